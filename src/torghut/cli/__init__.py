@@ -1,0 +1,1 @@
+"""The ``torghut`` command line (typer). Each module holds one command group."""

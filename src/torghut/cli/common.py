@@ -1,0 +1,49 @@
+"""Helpers shared by every command group: workspace lookup and output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+from torghut.workspace import Workspace
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class State:
+    """Per-invocation options from the root callback."""
+
+    workspace_path: Path | None = None
+
+
+def workspace(ctx: typer.Context) -> Workspace:
+    """The workspace this command acts on (see :meth:`Workspace.find`)."""
+    state = ctx.find_root().obj
+    explicit = state.workspace_path if isinstance(state, State) else None
+    return Workspace.find(explicit)
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def emit_json(value: Any) -> None:
+    """Print machine-readable output on stdout (and nothing else)."""
+    sys.stdout.write(json.dumps(to_jsonable(value), indent=2, sort_keys=True, default=str))
+    sys.stdout.write("\n")
+
+
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")

@@ -1,0 +1,50 @@
+"""The shared language: frozen pydantic models imported by every other package."""
+
+from torghut.contracts.base import Contract, canonical_json, sha256_text
+from torghut.contracts.candidates import CandidateSpec
+from torghut.contracts.datasets import (
+    BAR_COLUMNS,
+    DatasetManifest,
+    DatasetSource,
+    FindingSeverity,
+    QualityFinding,
+    QualityReport,
+    QualityThresholds,
+    SourceKind,
+)
+from torghut.contracts.features import (
+    FEATURE_FIELDS,
+    FEATURE_SCHEMA_VERSION,
+    TIMEFRAME_SECONDS,
+    FeatureVector,
+    SignalQuality,
+    Timeframe,
+)
+from torghut.contracts.strategies import (
+    ExecutionProfile,
+    Mode,
+    RiskProfile,
+    StrategyCatalog,
+    StrategyDefinition,
+    StrategyIntent,
+)
+
+# Every model exported as a JSON Schema under schemas/ (checked current by a test).
+SCHEMA_MODELS: tuple[type[Contract], ...] = (
+    FeatureVector,
+    DatasetManifest,
+    QualityReport,
+    StrategyDefinition,
+    StrategyCatalog,
+    StrategyIntent,
+    CandidateSpec,
+)
+
+__all__ = [
+    "BAR_COLUMNS", "FEATURE_FIELDS", "FEATURE_SCHEMA_VERSION", "SCHEMA_MODELS",
+    "TIMEFRAME_SECONDS", "CandidateSpec", "Contract", "DatasetManifest", "DatasetSource",
+    "ExecutionProfile", "FeatureVector", "FindingSeverity", "Mode", "QualityFinding",
+    "QualityReport", "QualityThresholds", "RiskProfile", "SignalQuality", "SourceKind",
+    "StrategyCatalog", "StrategyDefinition", "StrategyIntent", "Timeframe",
+    "canonical_json", "sha256_text",
+]

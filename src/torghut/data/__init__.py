@@ -1,0 +1,1 @@
+"""Datasets: immutable snapshots, importers, sample and synthetic data, quality, features."""

@@ -1,0 +1,1 @@
+"""The GitOps repository: manifests under apps/torghut/, changed only through git."""

@@ -1,0 +1,88 @@
+"""Manifests in the GitOps repository and how to read them back.
+
+The strategy catalog lives in ``apps/torghut/strategy-catalog.yaml`` as a Kubernetes
+ConfigMap whose ``data["strategy-catalog.yaml"]`` holds the catalog YAML, so a cluster can
+mount it while Torghut validates it. ``load_catalog`` accepts that ConfigMap or a bare
+catalog file, and reports errors as ``file:line: field.path: message``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from torghut.contracts import StrategyCatalog, StrategyDefinition
+from torghut.errors import TorghutError
+from torghut.yamlio import dump_yaml, load_yaml_text, read_yaml, validate_yaml_model
+
+APP_DIR = "apps/torghut"
+CATALOG_PATH = f"{APP_DIR}/strategy-catalog.yaml"
+KUSTOMIZATION_PATH = f"{APP_DIR}/kustomization.yaml"
+CATALOG_CONFIGMAP = "torghut-strategy-catalog"
+CATALOG_KEY = "strategy-catalog.yaml"
+
+
+def default_catalog() -> StrategyCatalog:
+    """One disabled entry per built-in family, so a new workspace has something to edit."""
+    entries = [
+        ("legacy-macd-rsi", "legacy_macd_rsi"),
+        ("tsmom", "tsmom"),
+        ("mean-reversion", "mean_reversion"),
+        ("vol-breakout", "vol_breakout"),
+    ]
+    return StrategyCatalog(strategies=tuple(
+        StrategyDefinition(strategy_id=sid, strategy_type=stype, version="1.0.0",
+                           enabled=False, priority=100 + 10 * i)
+        for i, (sid, stype) in enumerate(entries)
+    ))
+
+
+def catalog_to_yaml(catalog: StrategyCatalog) -> str:
+    data = catalog.model_dump(mode="json", exclude_defaults=False)
+    return dump_yaml(data)
+
+
+def render_catalog_configmap(catalog: StrategyCatalog) -> str:
+    cm = CommentedMap()
+    cm["apiVersion"] = "v1"
+    cm["kind"] = "ConfigMap"
+    cm["metadata"] = {"name": CATALOG_CONFIGMAP, "labels": {"app.kubernetes.io/name": "torghut"}}
+    cm["data"] = {CATALOG_KEY: LiteralScalarString(catalog_to_yaml(catalog))}
+    return dump_yaml(cm)
+
+
+def render_kustomization() -> str:
+    return dump_yaml({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": ["strategy-catalog.yaml"],
+    })
+
+
+def _embedded_catalog(doc: Any, path: Path) -> tuple[Any, int]:
+    """Return (catalog data, line offset) from a ConfigMap, or the doc itself."""
+    if not (isinstance(doc, dict) and doc.get("kind") == "ConfigMap"):
+        return doc, 0
+    data = doc.get("data")
+    if not isinstance(data, dict) or CATALOG_KEY not in data:
+        raise TorghutError(f"ConfigMap has no data.{CATALOG_KEY}", file=path, field="data")
+    text = data[CATALOG_KEY]
+    if not isinstance(text, str):
+        raise TorghutError("must be a YAML string", file=path, field=f"data.{CATALOG_KEY}")
+    # A block scalar's content starts on the line after its key.
+    offset = data.lc.value(CATALOG_KEY)[0] + 1 if isinstance(data, CommentedMap) else 0
+    return load_yaml_text(text, file=f"{path}:{offset}+"), offset
+
+
+def load_catalog(path: Path) -> StrategyCatalog:
+    """Read and schema-validate a catalog (bare YAML or the ConfigMap)."""
+    doc = read_yaml(path)
+    if doc is None:
+        raise TorghutError("empty file", file=path)
+    data, offset = _embedded_catalog(doc, path)
+    if not isinstance(data, dict):
+        raise TorghutError("expected a mapping with a 'strategies' list", file=path)
+    return validate_yaml_model(StrategyCatalog, data, file=path, line_offset=offset)

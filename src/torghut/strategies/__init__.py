@@ -1,0 +1,1 @@
+"""The strategy plugin SDK, registry, sandbox, conformance harness and built-in plugins."""
