@@ -40,9 +40,18 @@ def default_catalog() -> StrategyCatalog:
     ))
 
 
+# Entry fields always written, even at their defaults, so a reviewer sees them in a diff.
+_ALWAYS_SHOWN = ("strategy_id", "strategy_type", "version", "enabled", "mode", "params")
+
+
 def catalog_to_yaml(catalog: StrategyCatalog) -> str:
-    data = catalog.model_dump(mode="json", exclude_defaults=False)
-    return dump_yaml(data)
+    """Readable catalog YAML: defaults omitted except the fields a reviewer must see."""
+    entries = []
+    for entry in catalog.strategies:
+        full = entry.model_dump(mode="json")
+        lean = entry.model_dump(mode="json", exclude_defaults=True)
+        entries.append({k: full[k] for k in full if k in _ALWAYS_SHOWN or k in lean})
+    return dump_yaml({"schema_version": catalog.schema_version, "strategies": entries})
 
 
 def render_catalog_configmap(catalog: StrategyCatalog) -> str:

@@ -1,0 +1,46 @@
+# Torghut — two commands: `make demo` and `make test`. Each bootstraps .venv from nothing
+# (only python3 and git are assumed) using the hash-pinned lock files.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_WS ?= demo-workspace
+
+.PHONY: demo test lint typecheck unit bench schemas lock clean
+
+$(STAMP): requirements-dev.lock requirements-build.lock pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-build.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	bash scripts/demo.sh $(DEMO_WS)
+
+test: $(STAMP) lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src/torghut/contracts
+
+unit: $(STAMP)
+	$(BIN)/pytest -n auto -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python bench/features.py
+	$(BIN)/python bench/plugins.py
+
+schemas: $(STAMP)
+	$(BIN)/torghut schemas export --out schemas
+
+# Re-pin dependencies (needs uv); the lock files record hashes but no index address.
+lock:
+	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock
+	uv pip compile requirements-build.in --generate-hashes --python-version 3.11 -o requirements-build.lock
+
+clean:
+	rm -rf $(VENV) $(DEMO_WS) .pytest_cache .mypy_cache .ruff_cache
