@@ -52,6 +52,18 @@ def check_timeframe(timeframe: str) -> str:
     return timeframe
 
 
+@lru_cache(maxsize=32)
+def session_tz(calendar: str) -> str:
+    """Time zone whose local date delimits a session (UTC for round-the-clock schedules)."""
+    code = check_calendar(calendar)
+    if code in ROUND_THE_CLOCK:
+        return "UTC"
+    with warnings.catch_warnings():  # exchange_calendars trips pandas 3 deprecations
+        warnings.simplefilter("ignore", DeprecationWarning)
+        # The zone does not depend on the range; a short one keeps construction cheap.
+        return str(xc.get_calendar(code, start="2020-01-01", end="2020-01-31").tz)
+
+
 @lru_cache(maxsize=8)
 def _exchange(code: str, first_year: int, last_year: int) -> xc.ExchangeCalendar:
     with warnings.catch_warnings():

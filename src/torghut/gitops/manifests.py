@@ -71,7 +71,7 @@ def render_kustomization() -> str:
     })
 
 
-def _embedded_catalog(doc: Any, path: Path) -> tuple[Any, int]:
+def embedded_catalog(doc: Any, path: Path) -> tuple[Any, int]:
     """Return (catalog data, line offset) from a ConfigMap, or the doc itself."""
     if not (isinstance(doc, dict) and doc.get("kind") == "ConfigMap"):
         return doc, 0
@@ -91,7 +91,7 @@ def load_catalog(path: Path) -> StrategyCatalog:
     doc = read_yaml(path)
     if doc is None:
         raise TorghutError("empty file", file=path)
-    data, offset = _embedded_catalog(doc, path)
+    data, offset = embedded_catalog(doc, path)
     if not isinstance(data, dict):
         raise TorghutError("expected a mapping with a 'strategies' list", file=path)
     return validate_yaml_model(StrategyCatalog, data, file=path, line_offset=offset)

@@ -1,0 +1,213 @@
+"""Run a plugin over a feature frame, batch or streaming, inside the sandbox.
+
+These are the only places research and the conformance harness call plugin code, so every
+call — ``prepare`` (JIT compilation) included — goes through
+:func:`~torghut.strategies.sandbox.sandboxed`, and every output is checked against the
+contract (shape, finiteness, bounds, intent identity) before anyone uses it. Compiling in
+the sandbox works because kernels do not use numba's on-disk cache (it would write files).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ValidationError
+
+from torghut.contracts import FeatureVector, StrategyIntent
+from torghut.data.calendars import session_tz
+from torghut.data.features import compute_features, iter_feature_vectors
+from torghut.data.snapshots import load_snapshot
+from torghut.errors import TorghutError
+from torghut.strategies.sandbox import PluginSandboxViolation, sandboxed
+from torghut.strategies.sdk import StrategyContext, StrategyPlugin, one_line
+from torghut.workspace import Workspace
+
+SIGNAL_COLUMNS = ("ts", "symbol", "exposure")
+T = TypeVar("T")
+
+
+class PluginError(TorghutError):
+    """A plugin raised, broke the sandbox or returned output that breaks the contract."""
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """A feature frame (all symbols, sorted by ts then symbol) and where it came from."""
+
+    name: str
+    timeframe: str
+    source: str  # e.g. "dataset:<id>" or "sample:<name>"
+    frame: pd.DataFrame
+
+    def vectors(self) -> list[FeatureVector]:
+        """Every row as a validated FeatureVector, in frame order (what a runtime sees)."""
+        return list(iter_feature_vectors(self.frame, self.timeframe, self.source))
+
+
+def feature_set(name: str, bars: pd.DataFrame, *, timeframe: str, calendar: str,
+                source: str) -> FeatureSet:
+    frame = compute_features(bars, timeframe, session_tz=session_tz(calendar))
+    return FeatureSet(name, timeframe, source, frame.reset_index(drop=True))
+
+
+def snapshot_feature_set(ws: Workspace, ref: str) -> FeatureSet:
+    """Features of a stored snapshot (``ref``: id, unique id prefix or name)."""
+    snapshot = load_snapshot(ws, ref)
+    m = snapshot.manifest
+    return feature_set(m.name, snapshot.bars(), timeframe=m.timeframe, calendar=m.calendar,
+                       source=f"dataset:{m.dataset_id}")
+
+
+def sample_feature_sets() -> list[FeatureSet]:
+    """Features of the real sample data, computed in memory (no workspace needed)."""
+    from torghut.data.sample import sample_frames  # imports arch's bundled data
+
+    return [feature_set(spec.name, bars, timeframe=spec.timeframe, calendar=spec.calendar,
+                        source=f"sample:{spec.name}") for spec, bars in sample_frames()]
+
+
+def ref_of(plugin: StrategyPlugin) -> str:
+    return f"{plugin.strategy_type}@{plugin.version}"
+
+
+def symbol_rows(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Row positions of each symbol, in frame order (ts ascending within a symbol)."""
+    codes, symbols = pd.factorize(frame["symbol"], sort=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(symbols) + 1))
+    return {str(sym): order[bounds[i]:bounds[i + 1]] for i, sym in enumerate(symbols)}
+
+
+def prepare(plugin: StrategyPlugin, params: BaseModel) -> str:
+    """Compile the plugin's kernels (sandboxed too: kernels must not use numba's disk cache)."""
+    ref = ref_of(plugin)
+    guarded_call(ref, "prepare", plugin.prepare, params)
+    return ref
+
+
+def guarded_call(ref: str, method: str, fn: Callable[..., T], *args: Any) -> T:
+    """Call plugin code in the sandbox; any failure becomes a one-line :class:`PluginError`."""
+    try:
+        with sandboxed(ref):
+            return fn(*args)
+    except PluginSandboxViolation as exc:
+        raise PluginError(str(exc), field=f"{ref}.{method}") from exc
+    except ValidationError as exc:  # e.g. an intent outside its contract, |exposure| > 1
+        raise PluginError(f"produced an invalid value: {exc.errors()[0]['msg']}",
+                          field=f"{ref}.{method}") from None
+    except Exception as exc:
+        raise PluginError(f"raised {type(exc).__name__}: {one_line(str(exc))}",
+                          field=f"{ref}.{method}") from exc
+
+
+# -- batch -------------------------------------------------------------------------------
+def batch_exposures(plugin: StrategyPlugin, frame: pd.DataFrame,
+                    params: BaseModel) -> np.ndarray:
+    """Exposures for every row of a multi-symbol feature frame (via ``signals`` per symbol)."""
+    ref = prepare(plugin, params)
+    out = np.zeros(len(frame))
+    for symbol, rows in symbol_rows(frame).items():
+        sub = frame.iloc[rows].reset_index(drop=True)
+        values = guarded_call(ref, f"signals({symbol})", plugin.signals, sub, params)
+        out[rows] = check_exposures(values, len(sub), where=f"{ref}.signals({symbol})")
+    return out
+
+
+def check_exposures(values: Any, n: int, *, where: str) -> np.ndarray:
+    """The batch output contract: float64, one per row, finite, within [-1, 1]."""
+    if not isinstance(values, np.ndarray) or values.dtype != np.float64 or values.shape != (n,):
+        shape = getattr(values, "shape", None)
+        dtype = getattr(values, "dtype", type(values).__name__)
+        raise PluginError(f"must return a float64 array of shape ({n},), got {dtype} {shape}",
+                          field=where)
+    bad = ~np.isfinite(values) | (np.abs(values) > 1.0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise PluginError(f"exposure {float(values[i])!r} at row {i} is not finite within "
+                          "[-1, 1]", field=where)
+    return values
+
+
+def signal_table(frame: pd.DataFrame, exposures: np.ndarray) -> pd.DataFrame:
+    """One row per bar, in frame order: ts, symbol, exposure."""
+    ts, symbol, exposure = SIGNAL_COLUMNS
+    return pd.DataFrame({ts: frame["ts"].array, symbol: frame["symbol"].array,
+                         exposure: exposures})
+
+
+def encode_signals(table: pd.DataFrame, suffix: str) -> bytes:
+    """The signal table as CSV or Parquet bytes (the caller writes them atomically)."""
+    if suffix == ".csv":
+        text: str = table.to_csv(index=False)
+        return text.encode("utf-8")
+    if suffix == ".parquet":
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), sink)
+        return bytes(sink.getvalue().to_pybytes())
+    raise TorghutError(f"unsupported output format {suffix!r}; use .csv or .parquet",
+                       field="--out")
+
+
+# -- streaming ---------------------------------------------------------------------------
+@dataclass
+class StreamResult:
+    exposures: np.ndarray  # per event, in input order
+    emitted: np.ndarray  # per event: did it produce an intent
+    intents: list[StrategyIntent]
+    context: StrategyContext
+    latencies_ns: np.ndarray  # per on_event call, sandbox included
+
+
+def stream(plugin: StrategyPlugin, vectors: Sequence[FeatureVector], params: BaseModel, *,
+           strategy_id: str = "conformance", context: StrategyContext | None = None
+           ) -> StreamResult:
+    """Feed events one by one, each ``on_event`` call sandboxed and timed.
+
+    The exposure of a symbol is the last emitted intent's target (initially 0).
+    """
+    ref = prepare(plugin, params)
+    ctx = context or StrategyContext(strategy_id=strategy_id, params=params)
+    exposures = np.zeros(len(vectors))
+    emitted = np.zeros(len(vectors), dtype=bool)
+    latencies = np.empty(len(vectors), dtype=np.int64)
+    current: dict[str, float] = {}
+    intents: list[StrategyIntent] = []
+    clock = time.perf_counter_ns
+    on_event = plugin.on_event
+    for i, fv in enumerate(vectors):
+        start = clock()
+        try:
+            intent = guarded_call(ref, "on_event", on_event, fv, ctx)
+        except PluginError as exc:
+            raise PluginError(f"at {fv.symbol} seq {fv.seq}: {exc.message}",
+                              field=exc.field) from exc.__cause__
+        latencies[i] = clock() - start
+        if intent is not None:
+            check_intent(intent, fv, plugin, ctx)
+            intents.append(intent)
+            emitted[i] = True
+            current[fv.symbol] = intent.target_exposure
+        exposures[i] = current.get(fv.symbol, 0.0)
+    return StreamResult(exposures, emitted, intents, ctx, latencies)
+
+
+def check_intent(intent: Any, fv: FeatureVector, plugin: StrategyPlugin,
+                 ctx: StrategyContext) -> None:
+    """An intent must answer the event it was given, under the plugin's own identity."""
+    if not isinstance(intent, StrategyIntent):
+        raise PluginError(f"on_event returned {type(intent).__name__}, not StrategyIntent",
+                          field=f"{ref_of(plugin)}.on_event")
+    expected = {"strategy_id": ctx.strategy_id, "strategy_type": plugin.strategy_type,
+                "version": plugin.version, "symbol": fv.symbol, "seq": fv.seq,
+                "event_ts": fv.event_ts}
+    wrong = [k for k, v in expected.items() if getattr(intent, k) != v]
+    if wrong:
+        raise PluginError(f"intent at {fv.symbol} seq {fv.seq} has wrong {wrong}",
+                          field=f"{ref_of(plugin)}.on_event")
