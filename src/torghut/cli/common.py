@@ -13,8 +13,10 @@ from rich.console import Console
 
 from torghut.workspace import Workspace
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Piped output (CI logs, `| less`) has no terminal width; rich would wrap tables at 80.
+_PIPE_WIDTH = None if sys.stdout.isatty() else 160
+console = Console(highlight=False, width=_PIPE_WIDTH)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 400)
 
 
 class State:

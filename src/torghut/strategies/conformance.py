@@ -239,6 +239,7 @@ def check_warmup(h: _Harness) -> CheckResult:
     features = h.plugin.required_features()
     problems: list[str] = []
     first_after: list[int] = []
+    first_bar: list[int] = []
     for i, fs in enumerate(h.sets):
         frame = fs.frame
         eligible = eligible_mask(frame, feature_matrix(frame, features))
@@ -253,9 +254,13 @@ def check_warmup(h: _Harness) -> CheckResult:
                 problems.append(f"{fs.name} {symbol}: non-zero batch exposure in warm-up")
             if emitted[rows].any():
                 first_after.append(int(consumed[np.argmax(emitted[rows])]))
+                first_bar.append(int(np.argmax(emitted[rows])))
+    earliest = min(first_bar, default=None)
     return _result("warmup_boundary", problems,
-                   f"no intent before {warmup} eligible bars on any symbol",
-                   warmup_bars=warmup, earliest_intent_bar=min(first_after, default=None))
+                   f"no intent during the feature warm-up nor before {warmup} eligible bars; "
+                   f"earliest intent at bar {earliest}",
+                   warmup_bars=warmup, earliest_intent_bar=min(first_after, default=None),
+                   earliest_intent_row=earliest)
 
 
 # -- missing and stale features ----------------------------------------------------------
