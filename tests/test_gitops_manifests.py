@@ -52,3 +52,15 @@ def test_malformed_catalog_files(tmp_path: Path, content: str, needle: str) -> N
     path.write_text(content)
     with pytest.raises(TorghutError, match=needle):
         load_catalog(path)
+
+
+def test_syntax_error_inside_configmap_names_the_file_line(tmp_path: Path) -> None:
+    text = render_catalog_configmap(default_catalog())
+    bad = text.replace("      priority: 110", "      priority: [110", 1)
+    path = tmp_path / "catalog.yaml"
+    path.write_text(bad)
+    with pytest.raises(TorghutError, match="malformed YAML") as info:
+        load_catalog(path)
+    reported = int(str(info.value.file).rsplit(":", 1)[1])
+    # The parser notices the unclosed flow sequence on the line after it opens.
+    assert reported in (_line_of(bad, "priority: [110"), _line_of(bad, "priority: [110") + 1)

@@ -23,12 +23,13 @@ def _yaml() -> YAML:
     return y
 
 
-def load_yaml_text(text: str, *, file: str | Path) -> Any:
+def load_yaml_text(text: str, *, file: str | Path, line_offset: int = 0) -> Any:
+    """Parse YAML; a syntax error names ``file:line`` (``line_offset`` for embedded text)."""
     try:
         return _yaml().load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}" if mark is not None else str(file)
+        where = f"{file}:{mark.line + 1 + line_offset}" if mark is not None else str(file)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise TorghutError(f"malformed YAML: {problem}", file=where) from None
 

@@ -51,7 +51,8 @@ class RowLocator:
         shown = ""
         if values is not None:
             value = values.iloc[pos] if isinstance(values, pd.Series) else values[pos]
-            shown = f" (value {value!r})"
+            plain = value.item() if isinstance(value, np.generic) else value
+            shown = f" (value {plain!r})"
         more = f" (and {hits.size - 1} more rows)" if hits.size > 1 else ""
         raise TorghutError(f"{self.label(pos)}: {problem}{shown}{more}", file=self.file,
                            field=field)

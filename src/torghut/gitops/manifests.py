@@ -83,7 +83,7 @@ def embedded_catalog(doc: Any, path: Path) -> tuple[Any, int]:
         raise TorghutError("must be a YAML string", file=path, field=f"data.{CATALOG_KEY}")
     # A block scalar's content starts on the line after its key.
     offset = data.lc.value(CATALOG_KEY)[0] + 1 if isinstance(data, CommentedMap) else 0
-    return load_yaml_text(text, file=f"{path}:{offset}+"), offset
+    return load_yaml_text(text, file=path, line_offset=offset), offset
 
 
 def load_catalog(path: Path) -> StrategyCatalog:
