@@ -84,7 +84,7 @@ def validate(
                    "errors": [str(e) for e in result.errors], "entries": entries})
     else:
         for error in result.errors:
-            err_console.print(str(error), markup=False, soft_wrap=True)
+            err_console.print(f"error: {error}", markup=False, soft_wrap=True)
         if result.ok:
             ready = sum(e["status"] == "ready" for e in entries)
             enabled = sum(bool(e["enabled"]) for e in entries)
