@@ -199,12 +199,14 @@ def test_validate_bare_catalog_reports_every_error_with_its_line(torghut: CliRun
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 3, proc.stderr
-    assert lines[0].startswith(f"{path}:6: strategies[0].params.lookback: INVALID_PARAMS: ")
-    assert lines[1].startswith(f"{path}:9: strategies[1].version: UNKNOWN_STRATEGY_VERSION: ")
-    assert lines[2].startswith(f"{path}:13: strategies[2].mode: Input should be")
+    assert lines[0].startswith(
+        f"error: {path}:6: strategies[0].params.lookback: INVALID_PARAMS: ")
+    assert lines[1].startswith(
+        f"error: {path}:9: strategies[1].version: UNKNOWN_STRATEGY_VERSION: ")
+    assert lines[2].startswith(f"error: {path}:13: strategies[2].mode: Input should be")
     as_json = torghut("strategy", "validate", str(path), "--json")
     assert as_json.returncode == 2
-    assert json.loads(as_json.stdout)["errors"] == lines
+    assert ["error: " + e for e in json.loads(as_json.stdout)["errors"]] == lines
 
 
 def test_validate_configmap_catalog_lines_and_clean_exit(torghut: CliRunner,
@@ -227,7 +229,7 @@ def test_validate_configmap_catalog_lines_and_clean_exit(torghut: CliRunner,
     lines = proc.stderr.splitlines()
     assert proc.returncode == 2 and len(lines) == 2, proc.stderr
     assert lines[0].startswith(
-        f"{path}:{_line_of(text, 'params:')}: strategies[0].params: INVALID_PARAMS:"
+        f"error: {path}:{_line_of(text, 'params:')}: strategies[0].params: INVALID_PARAMS:"
         " Value error, exit_lookback must not exceed entry_lookback")
-    assert lines[1].startswith(f"{path}:{_line_of(text, 'mode: sideways')}: "
+    assert lines[1].startswith(f"error: {path}:{_line_of(text, 'mode: sideways')}: "
                                "strategies[1].mode: Input should be")
