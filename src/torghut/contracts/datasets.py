@@ -55,6 +55,10 @@ class DatasetManifest(Contract):
     rows: int = Field(ge=1)
     columns: tuple[str, ...]
     has_quotes: bool = Field(description="True when bid/ask or spread came from the data")
+    bar_stamp: Literal["interval_start"] = Field(
+        default="interval_start",
+        description="Bars are stamped at the start of their interval (daily: session date "
+                    "00:00 UTC); a bar's close is known only after its interval ends")
     source: DatasetSource
     created_at: datetime
     bars_file: str = "bars.parquet"
