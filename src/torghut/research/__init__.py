@@ -1,0 +1,1 @@
+"""Research: splits, overfitting statistics, sweeps, metrics bundles and reports."""

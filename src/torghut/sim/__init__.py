@@ -1,0 +1,1 @@
+"""The execution simulator: latency, spreads, order types, partial fills, costs, scenarios."""
