@@ -26,7 +26,8 @@ step "5. Strategy plugins and the GitOps catalog"
 "$T" strategy validate "$WS/gitops/apps/torghut/strategy-catalog.yaml"
 
 step "6. Conformance: every built-in against the SDK contract on the real sample"
-for ref in legacy_macd_rsi@1.0.0 tsmom@1.0.0 mean_reversion@1.0.0 vol_breakout@1.0.0; do
+for ref in legacy_macd_rsi@1.0.0 tsmom@1.0.0 mean_reversion@1.0.0 vol_breakout@1.0.0 \
+           sma_crossover@1.0.0; do
     "$T" strategy conformance "$ref" --dataset sample-us-indices-1d
 done
 

@@ -154,7 +154,7 @@ def test_conformance_names_each_broken_rule(sample_sets: list[FeatureSet]) -> No
     assert set(failed) == {"params_validation", "warmup_boundary", "missing_features",
                            "stale_features", "parity"}
     assert "extra='forbid'" in failed["params_validation"]
-    assert "intent after only 0 eligible bars" in failed["warmup_boundary"]
+    assert "intent after only 1 eligible bars" in failed["warmup_boundary"]
     assert "emitted an intent" in failed["missing_features"]
     assert "batch 0.25 vs streaming 0.5" in failed["parity"]
     assert not report.passed

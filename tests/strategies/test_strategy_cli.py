@@ -65,7 +65,8 @@ def test_list_shows_builtins_user_plugins_and_refusals(torghut: CliRunner,
     assert proc.returncode == 0, proc.stderr
     rows = {row["name"]: row for row in json.loads(proc.stdout)}
     assert set(rows) == {"legacy_macd_rsi@1.0.0", "mean_reversion@1.0.0", "tsmom@1.0.0",
-                         "vol_breakout@1.0.0", "user_trend@1.0.0", "liar@1.0.0",
+                         "vol_breakout@1.0.0", "sma_crossover@1.0.0", "user_trend@1.0.0",
+                         "liar@1.0.0",
                          "sneaky@1.0.0"}
     user = rows["user_trend@1.0.0"]
     assert user["status"] == "ready" and user["warmup_bars"] == 3

@@ -22,8 +22,8 @@ from torghut.strategies.registry import (
 )
 
 Loader = Callable[[str], ModuleType]
-BUILTIN_REFS = ["legacy_macd_rsi@1.0.0", "mean_reversion@1.0.0", "tsmom@1.0.0",
-                "vol_breakout@1.0.0"]
+BUILTIN_REFS = ["legacy_macd_rsi@1.0.0", "mean_reversion@1.0.0", "sma_crossover@1.0.0",
+                "tsmom@1.0.0", "vol_breakout@1.0.0"]
 
 
 def _entry(name: str, value: str) -> EntryPoint:
@@ -39,7 +39,7 @@ def test_installed_entry_points_register_the_builtins(registry: Registry) -> Non
     records = registry.records()
     assert [r.name for r in records] == BUILTIN_REFS
     assert all(r.status is Status.READY and r.source.startswith("entry point") for r in records)
-    listing = describe(records[2])
+    listing = describe(next(r for r in records if r.name == "tsmom@1.0.0"))
     assert listing["warmup_bars"] == 60
     assert listing["required_features"] == ["price", "vol_realized_20"]
     assert listing["params"]["lookback"] == {

@@ -18,6 +18,7 @@ from torghut.errors import TorghutError
 from torghut.strategies import kernels
 from torghut.strategies.builtin.legacy_macd_rsi import LegacyMacdRsi
 from torghut.strategies.builtin.mean_reversion import MeanReversion
+from torghut.strategies.builtin.sma_crossover import SmaCrossover
 from torghut.strategies.builtin.tsmom import TimeSeriesMomentum
 from torghut.strategies.builtin.vol_breakout import VolatilityBreakout
 from torghut.strategies.runner import batch_exposures, stream
@@ -29,7 +30,8 @@ from torghut.strategies.sdk import (
     validate_params,
 )
 
-BUILTINS = (LegacyMacdRsi, MeanReversion, TimeSeriesMomentum, VolatilityBreakout)
+BUILTINS = (LegacyMacdRsi, MeanReversion, SmaCrossover, TimeSeriesMomentum,
+            VolatilityBreakout)
 
 
 def _ctx(plugin: StrategyPlugin, **params: object) -> StrategyContext:
@@ -60,7 +62,7 @@ def test_warmup_counts_eligible_bars_only() -> None:
     ({"signal_quality_flag": SignalQuality.STALE}, SkipCode.STALE_FEATURE),
     ({"staleness_ms": DEFAULT_MAX_STALENESS_MS + 1}, SkipCode.STALE_FEATURE),
     ({"signal_quality_flag": SignalQuality.MISSING}, SkipCode.MISSING_FEATURE),
-    ({"signal_quality_flag": SignalQuality.WARMUP}, SkipCode.WARMUP),
+    ({"signal_quality_flag": SignalQuality.WARMUP, "rsi14": None}, SkipCode.WARMUP),
     ({"rsi14": None}, SkipCode.MISSING_FEATURE),
     ({"macd_hist": math.nan}, SkipCode.MISSING_FEATURE),
     ({"macd_hist": math.inf}, SkipCode.MISSING_FEATURE),
@@ -131,12 +133,22 @@ def test_batch_requires_the_feature_columns() -> None:
         plugin.signals(pd.DataFrame({"price": [1.0]}), validate_params(plugin.Params, {}))
 
 
-def test_batch_treats_non_ok_quality_as_ineligible() -> None:
+def test_batch_blocks_missing_and_stale_rows_only() -> None:
     plugin = LegacyMacdRsi()
     params = validate_params(plugin.Params, {})
-    frame = pd.DataFrame({"macd_hist": [1.0, 1.0, -1.0], "rsi14": [50.0, 50.0, 50.0],
-                          "signal_quality": pd.Categorical(["warmup", "ok", "stale"])})
-    assert plugin.signals(frame, params).tolist() == [0.0, 1.0, 1.0]
+    frame = pd.DataFrame({"macd_hist": [1.0, -1.0, -1.0], "rsi14": [50.0, 50.0, 50.0],
+                          "signal_quality": pd.Categorical(["warmup", "missing", "stale"])})
+    # warm-up is per plugin: its features are present, so row 0 counts; 1 and 2 are blocked.
+    assert plugin.signals(frame, params).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_warmup_flagged_vector_with_the_plugins_features_is_eligible() -> None:
+    plugin = LegacyMacdRsi()
+    ctx = _ctx(plugin)
+    fv = vector(0, macd_hist=0.5, rsi14=50.0).model_copy(
+        update={"signal_quality_flag": SignalQuality.WARMUP})
+    intent = plugin.on_event(fv, ctx)
+    assert intent is not None and intent.target_exposure > 0
 
 
 @pytest.mark.parametrize("cls", BUILTINS, ids=lambda c: c.strategy_type)
@@ -171,6 +183,8 @@ def _random_params(model: type, data: st.DataObject) -> dict[str, object]:
                                             exclude_max="lt" in bounds), label=name)
     if "exit_lookback" in out:  # vol_breakout's cross-field rule
         out["exit_lookback"] = min(out["exit_lookback"], out["entry_lookback"])  # type: ignore[type-var]
+    if "slow" in out:  # sma_crossover's cross-field rule
+        out["slow"] = max(out["slow"], out["fast"] + 1)  # type: ignore[operator]
     return out
 
 

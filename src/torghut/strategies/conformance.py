@@ -300,9 +300,12 @@ def check_missing(h: _Harness) -> CheckResult:
     ctx, fv, live = _probe_base(h)
     probes = [(fv.model_copy(update={"signal_quality_flag": SignalQuality.MISSING}),
                "flag=missing")]
+    ok = SignalQuality.OK  # the mapper says the vector is fine, yet a feature is absent
     for name in h.plugin.required_features():
-        probes.append((fv.model_copy(update={name: None}), f"{name}=None"))
-        probes.append((fv.model_copy(update={name: math.nan}), f"{name}=NaN"))
+        probes.append((fv.model_copy(update={name: None, "signal_quality_flag": ok}),
+                       f"{name}=None"))
+        probes.append((fv.model_copy(update={name: math.nan, "signal_quality_flag": ok}),
+                       f"{name}=NaN"))
     problems = _control(h, ctx, fv, live) + [
         p for probe, what in probes
         if (p := _probe(h, ctx, probe, SkipCode.MISSING_FEATURE, what))]

@@ -162,18 +162,21 @@ class StrategyPlugin(Protocol):
 
 def event_skip(fv: FeatureVector, features: Sequence[str],
                max_staleness_ms: int) -> tuple[SkipCode, str] | None:
-    """Why ``fv`` is not eligible, or ``None`` when it is."""
+    """Why ``fv`` is not eligible, or ``None`` when it is.
+
+    Warm-up is per plugin: a vector still flagged ``warmup`` (some feature of the full
+    schema is not warm yet) is eligible as soon as every feature *this plugin* reads is.
+    """
     flag = fv.signal_quality_flag
     if flag is SignalQuality.STALE or fv.staleness_ms > max_staleness_ms:
         return SkipCode.STALE_FEATURE, f"staleness_ms={fv.staleness_ms} flag={flag.value}"
     if flag is SignalQuality.MISSING:
         return SkipCode.MISSING_FEATURE, "signal_quality_flag=missing"
-    if flag is SignalQuality.WARMUP:
-        return SkipCode.WARMUP, "feature mapper warming up"
     for name in features:
         value = getattr(fv, name)
         if value is None or not math.isfinite(value):
-            return SkipCode.MISSING_FEATURE, f"{name}={value}"
+            code = SkipCode.WARMUP if flag is SignalQuality.WARMUP else SkipCode.MISSING_FEATURE
+            return code, f"{name}={value}"
     return None
 
 
@@ -188,14 +191,16 @@ def feature_matrix(frame: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
 
 
 def eligible_mask(frame: pd.DataFrame, x: np.ndarray) -> np.ndarray:
-    """Batch counterpart of :func:`event_skip`: quality OK and every feature finite.
+    """Batch counterpart of :func:`event_skip`: every required feature finite and the row
+    neither missing nor stale (a ``warmup`` row counts once the plugin's features are warm).
 
     Historical frames carry no delivery staleness; the mapper marks stale rows itself.
     """
     ok = np.isfinite(x).all(axis=1)
     if QUALITY_COLUMN in frame.columns:
-        quality = frame[QUALITY_COLUMN] == SignalQuality.OK.value  # str or categorical
-        ok &= quality.to_numpy(dtype=bool, na_value=False)
+        quality = frame[QUALITY_COLUMN]  # str or categorical
+        usable = (quality == SignalQuality.OK.value) | (quality == SignalQuality.WARMUP.value)
+        ok &= usable.to_numpy(dtype=bool, na_value=False)
     return np.ascontiguousarray(ok)
 
 
