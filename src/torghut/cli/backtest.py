@@ -12,7 +12,7 @@ from torghut.cli.common import JSON_OPTION, console, emit_json, workspace
 from torghut.cli.strategy import PARAMS_OPTION, parse_params
 from torghut.data.snapshots import load_snapshot
 from torghut.errors import TorghutError
-from torghut.sim.backtest import run_backtest
+from torghut.sim.backtest import Backtest, run_backtest
 from torghut.sim.models import get_cost_model, get_execution_model
 from torghut.strategies.conformance import resolve_params
 from torghut.strategies.registry import Registry
@@ -78,7 +78,7 @@ def backtest(
         console.print(f"Report: {written}", markup=False, soft_wrap=True)
 
 
-def _write(bt: object, report: Path) -> Path:
+def _write(bt: Backtest, report: Path) -> Path:
     from torghut.sim.report import write_report  # matplotlib only when asked for
 
-    return write_report(bt, report)  # type: ignore[arg-type]
+    return write_report(bt, report)
