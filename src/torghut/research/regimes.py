@@ -20,6 +20,7 @@ the prices and thresholds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -108,8 +109,8 @@ def _drift_t(r: np.ndarray, sigma: float) -> float:
     """mean / (σ / √n); a noiseless drift is an infinitely significant trend."""
     mean = float(r.mean())
     if sigma == 0.0:
-        return 0.0 if mean == 0.0 else float(np.copysign(np.inf, mean))
-    return mean * np.sqrt(r.size) / sigma
+        return 0.0 if mean == 0.0 else math.copysign(math.inf, mean)
+    return mean * math.sqrt(r.size) / sigma
 
 
 def _log_close(close: np.ndarray) -> np.ndarray:
@@ -124,4 +125,5 @@ def _log_close(close: np.ndarray) -> np.ndarray:
     if bad.any():
         raise TorghutError(f"non-finite or non-positive price at position "
                            f"{int(np.flatnonzero(bad)[0])}", field="close")
-    return np.log(c)
+    log_c: np.ndarray = np.log(c)
+    return log_c

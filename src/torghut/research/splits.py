@@ -27,11 +27,12 @@ name them in YAML. Grid candidates pick their parameters per fold on the train w
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -47,20 +48,20 @@ SPLIT_FIELD = "split"  # where a candidate spec holds its split policy; prefixes
 # Policies
 
 
-class _WalkForwardBase(Contract):
+class _WalkForwardBase(Contract, ABC):
     n_folds: int = Field(ge=1, description="Consecutive test windows, tiling the sample's end")
     test_bars: int = Field(ge=1, description="Bars in each test window")
     purge_bars: int = Field(default=0, ge=0, description="Holding/label horizon in bars")
     embargo_bars: int = Field(default=0, ge=0, description="Gap after each test window")
 
     @property
+    @abstractmethod
     def initial_train_bars(self) -> int:
         """Train-window length (before purging) of the first fold."""
-        raise NotImplementedError
 
+    @abstractmethod
     def train_start(self, test_start: int, warmup_bars: int) -> int:
         """First position of the train window for a test window starting at ``test_start``."""
-        raise NotImplementedError
 
 
 class RollingWalkForward(_WalkForwardBase):
@@ -118,15 +119,15 @@ class CPCV(Contract):
 
     @property
     def n_paths(self) -> int:
-        """φ = k/N · C(N, k) = C(N − 1, k − 1) backtest paths (AFML eq. in §12.4.1)."""
+        """φ = k/N · C(N, k) = C(N − 1, k − 1) backtest paths (AFML §12.4.1)."""
         return math.comb(self.n_groups - 1, self.k_test_groups - 1)
 
 
-WalkForward = RollingWalkForward | ExpandingWalkForward
-AnyPolicy = RollingWalkForward | ExpandingWalkForward | CPCV
-SplitPolicy = Annotated[AnyPolicy, Field(discriminator="kind")]  # for embedding in specs
+WalkForward: TypeAlias = RollingWalkForward | ExpandingWalkForward
+AnyPolicy: TypeAlias = RollingWalkForward | ExpandingWalkForward | CPCV
+SplitPolicy: TypeAlias = Annotated[AnyPolicy, Field(discriminator="kind")]  # embed in specs
 _POLICY_ADAPTER: TypeAdapter[AnyPolicy] = TypeAdapter(SplitPolicy)
-Timestamps = Sequence[Any] | pd.DatetimeIndex | np.ndarray
+Timestamps: TypeAlias = Sequence[Any] | pd.DatetimeIndex | np.ndarray
 
 
 def parse_split_policy(data: Mapping[str, Any], *, file: str | Path | None = None
@@ -440,7 +441,8 @@ def select_on_train(train_scores: np.ndarray, *, maximize: bool = True) -> np.nd
     ranked = np.where(valid, scores if maximize else -scores, -np.inf)
     best = ranked.max(axis=1, keepdims=True)
     # argmax of a boolean row is its first True: the lowest index among the tied best
-    return np.argmax(valid & (ranked == best), axis=1)
+    chosen: np.ndarray = np.argmax(valid & (ranked == best), axis=1)
+    return chosen
 
 
 def selected_scores(test_scores: np.ndarray, chosen: np.ndarray) -> np.ndarray:
@@ -452,7 +454,8 @@ def selected_scores(test_scores: np.ndarray, chosen: np.ndarray) -> np.ndarray:
                            f"shape {chosen.shape}", field="chosen")
     if chosen.size and (chosen.min() < 0 or chosen.max() >= scores.shape[1]):
         raise TorghutError(f"grid index out of range 0..{scores.shape[1] - 1}", field="chosen")
-    return scores[np.arange(scores.shape[0]), chosen]
+    picked: np.ndarray = scores[np.arange(scores.shape[0]), chosen]
+    return picked
 
 
 def _score_matrix(values: np.ndarray, field: str) -> np.ndarray:
