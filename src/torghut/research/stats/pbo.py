@@ -113,8 +113,9 @@ def _half_scores(m: FloatArray, s: int, is_mask: FloatArray,
     sums, sqs = blocks.sum(axis=1), np.square(blocks).sum(axis=1)
     n_half = blocks.shape[1] * (s // 2)
     is_sum, is_sq = is_mask @ sums, is_mask @ sqs
-    halves = ((is_sum, is_sq), (sums.sum(axis=0) - is_sum, sqs.sum(axis=0) - is_sq))
-    return tuple(_score(sm, sq, n_half, centre, metric) for sm, sq in halves)  # type: ignore[return-value]
+    oos_sum, oos_sq = sums.sum(axis=0) - is_sum, sqs.sum(axis=0) - is_sq
+    return (_score(is_sum, is_sq, n_half, centre, metric),
+            _score(oos_sum, oos_sq, n_half, centre, metric))
 
 
 def _score(sums: FloatArray, sqs: FloatArray, n: int, centre: FloatArray,
@@ -131,9 +132,9 @@ def _score(sums: FloatArray, sqs: FloatArray, n: int, centre: FloatArray,
 
 def _mid_rank(scores: FloatArray, value: FloatArray) -> FloatArray:
     """Average rank (1..N) of ``value[i]`` within row ``scores[i]``."""
-    below = (scores < value[:, None]).sum(axis=1)
-    equal = (scores == value[:, None]).sum(axis=1)
-    return below + (equal + 1) / 2.0
+    below = np.count_nonzero(scores < value[:, None], axis=1)
+    equal = np.count_nonzero(scores == value[:, None], axis=1)
+    return np.asarray(below + (equal + 1) / 2.0, dtype=np.float64)
 
 
 def _ols(x: FloatArray, y: FloatArray) -> tuple[float, float]:

@@ -102,19 +102,24 @@ def return_moments(returns: npt.ArrayLike) -> ReturnMoments:
 def sharpe_std_error(sr: float, n_obs: int, skew: float = 0.0, kurtosis: float = 3.0, *,
                      estimator: Estimator = DEFAULT_ESTIMATOR) -> float:
     """Standard error of an estimated per-period Sharpe ratio (see the module docstring)."""
-    sr = finite_float(sr, "sr")
     n_obs = positive_int(n_obs, "n_obs", minimum=2)
+    return math.sqrt(_variance_term(sr, skew, kurtosis, estimator) / (n_obs - 1))
+
+
+def _variance_term(sr: float, skew: float, kurtosis: float, estimator: Estimator) -> float:
+    """1 - γ3·SR + (γ4 - 1)/4 · SR²: the SR estimator's variance times (T - 1)."""
+    sr = finite_float(sr, "sr")
     skew = finite_float(skew, "skew")
     kurtosis = kurtosis_value(kurtosis)
     if estimator not in ESTIMATORS:
         raise TorghutError(f"unknown estimator {estimator!r}; known: {', '.join(ESTIMATORS)}",
                            field="estimator")
-    var_term = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr * sr
-    if var_term <= 0.0:
+    term = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr * sr
+    if term <= 0.0:
         raise TorghutError(
-            f"1 - skew*sr + (kurtosis-1)/4*sr^2 = {var_term:.4g} <= 0: moments inconsistent "
+            f"1 - skew*sr + (kurtosis-1)/4*sr^2 = {term:.4g} <= 0: moments inconsistent "
             "with this Sharpe ratio", field="skew")
-    return math.sqrt(var_term / (n_obs - 1))
+    return term
 
 
 def probabilistic_sharpe_ratio(sr: float, sr_benchmark: float, n_obs: int, skew: float = 0.0,
@@ -206,8 +211,7 @@ def min_track_record_length(sr: float, sr_benchmark: float, skew: float = 0.0,
     """
     bench = finite_float(sr_benchmark, "sr_benchmark")
     a = probability(alpha, "alpha")
-    # The standard error at T = 2 is sqrt(var_term); reuse it to validate and share the formula.
-    var_term = sharpe_std_error(sr, 2, skew, kurtosis, estimator=estimator) ** 2
+    var_term = _variance_term(sr, skew, kurtosis, estimator)
     edge = float(sr) - bench
     if edge <= 0.0:
         return math.inf
