@@ -11,6 +11,7 @@ from torghut import __version__
 from torghut.cli import data as data_cli
 from torghut.cli import schemas as schemas_cli
 from torghut.cli import strategy as strategy_cli
+from torghut.cli.backtest import backtest
 from torghut.cli.common import JSON_OPTION, State, emit_json, err_console
 from torghut.errors import TorghutError
 from torghut.workspace import init_workspace
@@ -26,6 +27,7 @@ app.add_typer(data_cli.app, name="data")
 app.add_typer(strategy_cli.app, name="strategy")
 app.add_typer(schemas_cli.app, name="schemas")
 app.command("signals")(strategy_cli.signals)
+app.command("backtest")(backtest)
 
 
 def _version(value: bool) -> None:

@@ -20,6 +20,7 @@ from torghut.contracts.features import (
     SignalQuality,
     Timeframe,
 )
+from torghut.contracts.simulation import BacktestMetrics, CostModel, ExecutionModel
 from torghut.contracts.splits import (
     CPCV,
     AnyPolicy,
@@ -49,6 +50,9 @@ SCHEMA_MODELS: tuple[type[Contract], ...] = (
     RollingWalkForward,
     ExpandingWalkForward,
     CPCV,
+    ExecutionModel,
+    CostModel,
+    BacktestMetrics,
 )
 
 __all__ = [
@@ -59,10 +63,13 @@ __all__ = [
     "SCHEMA_MODELS",
     "TIMEFRAME_SECONDS",
     "AnyPolicy",
+    "BacktestMetrics",
     "CandidateSpec",
     "Contract",
+    "CostModel",
     "DatasetManifest",
     "DatasetSource",
+    "ExecutionModel",
     "ExecutionProfile",
     "ExpandingWalkForward",
     "FeatureVector",

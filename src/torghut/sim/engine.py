@@ -122,10 +122,16 @@ def simulate(market: Market, exposure: np.ndarray | None, execution: ExecutionMo
         if ok:
             break
         order_cap *= 4  # rare: many retries or long partial fills; rerun with more room
+    order_table = orders_table(order_rows[:n_orders], market)
+    fills = fills_table(fill_rows[:n_fills], market)
+    ids = fills["order_id"].to_numpy()
+    # Each fill names its order's type and how that order ended (e.g. a capped remainder).
+    fills["type"] = order_table["type"].to_numpy()[ids]
+    fills["order_status"] = order_table["status"].to_numpy()[ids]
+    fills["order_reason"] = order_table["reason"].to_numpy()[ids]
     return SimResult(market=market, execution=execution, costs=costs, capital=capital,
-                     equity=equity, cash=cash, positions=positions,
-                     fills=fills_table(fill_rows[:n_fills], market),
-                     orders=orders_table(order_rows[:n_orders], market))
+                     equity=equity, cash=cash, positions=positions, fills=fills,
+                     orders=order_table)
 
 
 def kernel_params(execution: ExecutionModel, costs: CostModel, capital: float) -> np.ndarray:
@@ -158,7 +164,8 @@ def _check_exposure(exposure: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if np.isinf(exp).any() or (np.abs(finite) > 1.0).any():
         raise TorghutError("exposures must be NaN (no decision) or within [-1, 1]",
                            field="exposure")
-    return np.ascontiguousarray(exp)
+    out: np.ndarray = np.ascontiguousarray(exp)
+    return out
 
 
 def exposure_matrix(signals: pd.DataFrame, market: Market) -> np.ndarray:
@@ -199,7 +206,8 @@ def order_requests(orders: pd.DataFrame, market: Market, latency: int) -> np.nda
             raise TorghutError(f"row {row + 1}: {message}", field=f"orders.{field}")
     rows = np.column_stack([decision + latency, sym, side, qty, kind, limit, stop,
                             market.mid[decision, sym], decision]).astype(np.float64)
-    return np.ascontiguousarray(rows[np.argsort(rows[:, 0], kind="stable")])
+    ordered: np.ndarray = rows[np.argsort(rows[:, 0], kind="stable")]
+    return np.ascontiguousarray(ordered)
 
 
 def _optional(frame: pd.DataFrame, column: str, n: int) -> np.ndarray:

@@ -45,7 +45,8 @@ class Market:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.close.shape  # type: ignore[return-value]
+        rows, cols = self.close.shape
+        return rows, cols
 
 
 def market_from_bars(bars: pd.DataFrame, execution: ExecutionModel, *,
@@ -117,4 +118,5 @@ def _rolling_std(r: np.ndarray, window: int) -> np.ndarray:
     s1, s2 = c1[hi] - c1[lo], c2[hi] - c2[lo]
     with np.errstate(invalid="ignore", divide="ignore"):
         var = (s2 - s1 * s1 / n) / (n - 1)
-    return np.sqrt(np.maximum(var, 0.0))
+    out: np.ndarray = np.sqrt(np.maximum(var, 0.0))
+    return out

@@ -84,7 +84,7 @@ def max_drawdown_duration(dd: np.ndarray) -> int:
 def cagr(initial: float, final: float, years: float) -> float | None:
     if years <= 0 or final <= 0:
         return None if years <= 0 else -1.0
-    return (final / initial) ** (1.0 / years) - 1.0
+    return float((final / initial) ** (1.0 / years) - 1.0)
 
 
 def round_trip_pnls(fills: pd.DataFrame) -> np.ndarray:

@@ -7,22 +7,25 @@ complete or absent.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: reports are written by CLIs and CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
-from torghut.errors import TorghutError  # noqa: E402
-from torghut.fsutil import staging_dir  # noqa: E402
-from torghut.sim.backtest import Backtest  # noqa: E402
-from torghut.sim.metrics import drawdown  # noqa: E402
+from torghut.errors import TorghutError
+from torghut.fsutil import staging_dir
+from torghut.sim.backtest import Backtest
+from torghut.sim.metrics import drawdown
 
 PLOTS = ("equity.png", "drawdown.png", "monthly_returns.png")
-_STYLE = {"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
-          "axes.spines.right": False, "font.size": 9}
+_STYLE: dict[str, Any] = {"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
+                          "axes.spines.top": False, "axes.spines.right": False,
+                          "font.size": 9}
 
 
 def monthly_returns(equity: pd.Series, capital: float) -> pd.DataFrame:
@@ -47,6 +50,7 @@ def _equity_plot(bt: Backtest, path: Path) -> None:
     ax.set_title(f"{bt.strategy} — equity ({bt.inputs.execution.model_id}, "
                  f"{bt.inputs.costs.model_id})")
     ax.set_ylabel("equity")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.legend(loc="upper left", frameon=False)
     fig.tight_layout()
     fig.savefig(path)

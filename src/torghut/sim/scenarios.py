@@ -97,7 +97,7 @@ def _vol_spike(inputs: SimInputs, p: Mapping[str, Any]) -> SimInputs:
             continue
         first, last = rows[0], rows[-1]
         line = np.interp(rows, [first, last], [log_close[first, s], log_close[last, s]])
-        for name, arr in prices.items():
+        for arr in prices.values():
             x = np.log(arr[rows, s])
             arr[rows, s] = np.exp(line + scale * (x - line))
     stressed = replace(m, **prices)
