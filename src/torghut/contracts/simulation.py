@@ -41,6 +41,13 @@ class ExecutionModel(Contract):
     collar_pct: float | None = Field(default=0.1, gt=0, description="Reject PRICE_COLLAR when "
                                      "a limit/stop is further than this from the active open")
     lot_size: float = Field(default=1.0, ge=0, description="1 = whole shares, 0 = fractional")
+    sizing: Literal["decision", "activation"] = Field(
+        default="decision",
+        description="When a target exposure becomes shares: 'decision' at the decision "
+                    "bar's close from equity then; 'activation' at the order's active bar "
+                    "open from equity at that open, leaving room for proportional "
+                    "commission (how target-percent orders behave in backtesting.py and "
+                    "many brokers)")
     spread_source: Literal["data", "model"] = Field(
         default="data", description="data: ask − bid (else the spread column), falling back "
         "to the volatility model where missing; model: always the volatility model")

@@ -28,8 +28,8 @@ FILL_COLS = 12
 # Scalar parameters, packed in one float64 vector so the signature stays short.
 (P_LATENCY, P_ORDER_TYPE, P_LIMIT_OFF, P_STOP_OFF, P_PARTICIPATION, P_CARRY, P_HALT_CARRY,
  P_COLLAR, P_LOT, P_PER_SHARE, P_BPS, P_MIN, P_SPREAD_ON, P_ETA, P_PENALTY_BPS,
- P_CAPITAL) = range(16)
-N_PARAMS = 16
+ P_CAPITAL, P_SIZE_AT_ACTIVATION) = range(17)
+N_PARAMS = 17
 
 
 @njit(cache=True, inline="always")
@@ -52,6 +52,7 @@ def simulate_kernel(o, h, lo, c, mid, vol, half, sigma, reject, exposure, reques
     n_bars, n_sym = c.shape
     latency = int(p[P_LATENCY])
     lot, carry, halt_carry = p[P_LOT], p[P_CARRY] > 0, p[P_HALT_CARRY] > 0
+    at_activation = p[P_SIZE_AT_ACTIVATION] > 0  # pending holds exposures, not shares
     equity = np.empty(n_bars)
     cash_out = np.empty(n_bars)
     positions = np.empty((n_bars, n_sym))
@@ -83,6 +84,9 @@ def simulate_kernel(o, h, lo, c, mid, vol, half, sigma, reject, exposure, reques
                     orders[k, O_REASON] = SUPERSEDED
                     orders[k, O_END] = t
                 working_of[s] = -1
+                if at_activation:
+                    tgt = _size_at_open(tgt, s, cash, pos, o[t], last_close, n_sym, lot, p)
+                    target[s] = tgt
                 qty = tgt - pos[s]
                 if abs(qty) <= EPS:
                     continue
@@ -165,13 +169,14 @@ def simulate_kernel(o, h, lo, c, mid, vol, half, sigma, reject, exposure, reques
             changed = e != prev_exp[s]
             if changed:
                 prev_exp[s] = e
-                target[s] = _lot_round(e * eq / n_sym / c[t, s], lot)
+                if not at_activation:
+                    target[s] = _lot_round(e * eq / n_sym / c[t, s], lot)
             idle = in_flight[s] == 0 and (working_of[s] < 0
                                           or orders[working_of[s], O_STATUS] != WORKING)
             if changed or (idle and abs(target[s] - pos[s]) > EPS):
                 if not math.isnan(pending[slot, s]):
                     in_flight[s] -= 1
-                pending[slot, s] = target[s]
+                pending[slot, s] = prev_exp[s] if at_activation else target[s]
                 in_flight[s] += 1
     for w in range(n_work):
         k = work[w]
@@ -180,6 +185,23 @@ def simulate_kernel(o, h, lo, c, mid, vol, half, sigma, reject, exposure, reques
             orders[k, O_REASON] = END_OF_DATA
             orders[k, O_END] = n_bars - 1
     return equity, positions, cash_out, orders, n_orders, fills, n_fills, True
+
+
+@njit(cache=True)
+def _size_at_open(exposure, s, cash, pos, opens, last_close, n_sym, lot, p):  # pragma: no cover
+    """Target shares for ``exposure`` at this bar's open: equity marked at the open (the last
+    close where a symbol has no open), an equal budget per symbol, and room left for the
+    proportional commission so the position plus its fee fits the budget."""
+    equity = cash
+    for j in range(n_sym):
+        if pos[j] != 0.0:
+            mark = opens[j] if not math.isnan(opens[j]) else last_close[j]
+            equity += pos[j] * mark
+    price = opens[s] if not math.isnan(opens[s]) else last_close[s]
+    if math.isnan(price) or price <= 0.0:
+        return pos[s]  # nothing to price the target with: keep the position
+    unit = price * (1.0 + p[P_BPS] * 1e-4) + p[P_PER_SHARE]
+    return _lot_round(exposure * equity / n_sym / unit, lot)
 
 
 @njit(cache=True)

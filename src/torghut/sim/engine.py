@@ -16,7 +16,10 @@ Sizing (target-exposure input)
     quantity is ``target − position`` at that moment, replacing (``SUPERSEDED``) any
     still-working order for the symbol. A decision is re-issued, with the same target, at
     the next close where nothing is working or in flight and the position misses the target
-    (after a reject or a cancelled remainder).
+    (after a reject or a cancelled remainder). With ``sizing="activation"`` the exposure is
+    turned into shares only when the order becomes active: from equity marked at that bar's
+    open, at the open price, leaving room for the proportional commission (target-percent
+    orders as backtesting.py and many brokers size them).
 
 Order types (the rules read the quote on the order's side: ask = mid + half spread for
 buys, bid = mid − half spread for sells; with zero spread they are the textbook OHLC rules)
@@ -145,6 +148,7 @@ def kernel_params(execution: ExecutionModel, costs: CostModel, capital: float) -
     p[k.P_HALT_CARRY] = execution.on_halt == "carry"
     p[k.P_COLLAR] = math.inf if execution.collar_pct is None else execution.collar_pct
     p[k.P_LOT] = execution.lot_size
+    p[k.P_SIZE_AT_ACTIVATION] = execution.sizing == "activation"
     p[k.P_PER_SHARE] = costs.commission_per_share
     p[k.P_BPS] = costs.commission_bps
     p[k.P_MIN] = costs.commission_min
