@@ -41,6 +41,26 @@ def _lot_round(x: float, lot: float) -> float:
 
 
 @njit(cache=True)
+def scan_exposure(exposure):  # pragma: no cover - compiled
+    """One pass over the T×S exposures: (values outside [-1, 1] or infinite, decisions that
+    change a symbol's level) — validation and order-buffer sizing without temporaries."""
+    n_bars, n_sym = exposure.shape
+    bad, changes = 0, 0
+    for s in range(n_sym):
+        prev = 0.0
+        for t in range(n_bars):
+            e = exposure[t, s]
+            if math.isnan(e):
+                continue
+            if not (-1.0 <= e <= 1.0):
+                bad += 1
+            elif e != prev:
+                changes += 1
+                prev = e
+    return bad, changes
+
+
+@njit(cache=True)
 def simulate_kernel(o, h, lo, c, mid, vol, half, sigma, reject, exposure, requests, p,
                     order_cap, fill_cap):  # pragma: no cover - compiled
     """Run the bars; returns (equity, positions, cash, orders, n_orders, fills, n_fills, ok).
@@ -68,10 +88,13 @@ def simulate_kernel(o, h, lo, c, mid, vol, half, sigma, reject, exposure, reques
     work = np.empty(order_cap, dtype=np.int64)
     n_work, n_orders, n_fills, next_req = 0, 0, 0, 0
     cash = p[P_CAPITAL]
+    ring = latency + 1
+    decide_slot = 0  # t % ring, kept by rotation: a modulo per bar costs more than the bar
     for t in range(n_bars):
         # 1. Orders becoming active at t: targets decided at t - latency, then explicit ones.
         if t >= latency:
-            slot = (t - latency) % (latency + 1)
+            # (t - latency) % ring == (t + 1) % ring: the slot after this bar's decision slot
+            slot = decide_slot + 1 if decide_slot + 1 < ring else 0
             for s in range(n_sym):
                 tgt = pending[slot, s]
                 if math.isnan(tgt):
@@ -161,7 +184,7 @@ def simulate_kernel(o, h, lo, c, mid, vol, half, sigma, reject, exposure, reques
         equity[t] = eq
         cash_out[t] = cash
         # 4. Decisions at the close of t (active from t + latency).
-        slot = t % (latency + 1)
+        slot = decide_slot
         for s in range(n_sym):
             e = exposure[t, s]
             if math.isnan(e) or math.isnan(c[t, s]):
@@ -178,6 +201,7 @@ def simulate_kernel(o, h, lo, c, mid, vol, half, sigma, reject, exposure, reques
                     in_flight[s] -= 1
                 pending[slot, s] = prev_exp[s] if at_activation else target[s]
                 in_flight[s] += 1
+        decide_slot = decide_slot + 1 if decide_slot + 1 < ring else 0
     for w in range(n_work):
         k = work[w]
         if orders[k, O_STATUS] == WORKING:

@@ -59,6 +59,7 @@ Accounting (exact, long/short, no financing or borrow costs)
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +74,7 @@ ORDER_TYPES = ("market", "limit", "stop")
 STATUS_NAMES = ("working", "filled", "cancelled", "rejected", "replaced", "open_at_end")
 REASON_NAMES = ("", "ZERO_VOLUME", "HALTED", "PRICE_COLLAR", "REJECT_BURST",
                 "PARTICIPATION_CAP", "NOT_FILLED", "SUPERSEDED", "END_OF_DATA")
+SIDE_NAMES = ("sell", "buy")  # indexed by (side > 0)
 ORDER_LIST_COLUMNS = ("ts", "symbol", "side", "qty", "type", "limit_price", "stop_price")
 
 
@@ -110,12 +112,12 @@ def simulate(market: Market, exposure: np.ndarray | None, execution: ExecutionMo
     if not (math.isfinite(capital) and capital > 0):
         raise TorghutError(f"must be a positive number, got {capital!r}", field="capital")
     shape = market.shape
-    exp = np.full(shape, np.nan) if exposure is None else _check_exposure(exposure, shape)
+    exp, changes = ((np.full(shape, np.nan), 0) if exposure is None
+                    else _check_exposure(exposure, shape))
     requests = (np.zeros((0, 9)) if orders is None
                 else order_requests(orders, market, execution.latency_bars))
     params = kernel_params(execution, costs, capital)
-    changes = int(np.count_nonzero(np.diff(np.nan_to_num(exp), axis=0))) + shape[1]
-    order_cap = changes + len(requests) + 1024
+    order_cap = changes + shape[1] + len(requests) + 1024
     while True:
         fill_cap = 2 * order_cap
         out = k.simulate_kernel(market.open, market.high, market.low, market.close, market.mid,
@@ -129,9 +131,9 @@ def simulate(market: Market, exposure: np.ndarray | None, execution: ExecutionMo
     fills = fills_table(fill_rows[:n_fills], market)
     ids = fills["order_id"].to_numpy()
     # Each fill names its order's type and how that order ended (e.g. a capped remainder).
-    fills["type"] = order_table["type"].to_numpy()[ids]
-    fills["order_status"] = order_table["status"].to_numpy()[ids]
-    fills["order_reason"] = order_table["reason"].to_numpy()[ids]
+    fills["type"] = order_table["type"].array.take(ids)
+    fills["order_status"] = order_table["status"].array.take(ids)
+    fills["order_reason"] = order_table["reason"].array.take(ids)
     return SimResult(market=market, execution=execution, costs=costs, capital=capital,
                      equity=equity, cash=cash, positions=positions, fills=fills,
                      orders=order_table)
@@ -159,17 +161,17 @@ def kernel_params(execution: ExecutionModel, costs: CostModel, capital: float) -
     return p
 
 
-def _check_exposure(exposure: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    exp = np.asarray(exposure, dtype=np.float64)
+def _check_exposure(exposure: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, int]:
+    """The exposures as a C-contiguous float64 array, and how many level changes they hold."""
+    exp: np.ndarray = np.ascontiguousarray(exposure, dtype=np.float64)
     if exp.shape != shape:
         raise TorghutError(f"shape {exp.shape} does not match the bars {shape}",
                            field="exposure")
-    finite = exp[np.isfinite(exp)]
-    if np.isinf(exp).any() or (np.abs(finite) > 1.0).any():
+    bad, changes = k.scan_exposure(exp)
+    if bad:
         raise TorghutError("exposures must be NaN (no decision) or within [-1, 1]",
                            field="exposure")
-    out: np.ndarray = np.ascontiguousarray(exp)
-    return out
+    return exp, int(changes)
 
 
 def exposure_matrix(signals: pd.DataFrame, market: Market) -> np.ndarray:
@@ -227,9 +229,9 @@ def fills_table(rows: np.ndarray, market: Market) -> pd.DataFrame:
     price, arrival, qty = rows[:, k.F_PRICE], rows[:, k.F_ARRIVAL], rows[:, k.F_QTY]
     return pd.DataFrame({
         "ts": market.ts[bar], "bar": bar,
-        "symbol": np.asarray(market.symbols, dtype=object)[rows[:, k.F_SYM].astype(np.int64)],
+        "symbol": _labels(rows[:, k.F_SYM], market.symbols),
         "order_id": rows[:, k.F_ORDER].astype(np.int64),
-        "side": np.where(side > 0, "buy", "sell"), "qty": qty, "price": price,
+        "side": _labels(side > 0, SIDE_NAMES), "qty": qty, "price": price,
         "arrival_mid": arrival, "commission": rows[:, k.F_COMMISSION],
         "spread_cost": rows[:, k.F_SPREAD], "impact_cost": rows[:, k.F_IMPACT],
         "penalty": rows[:, k.F_PENALTY], "bar_volume": rows[:, k.F_VOLUME],
@@ -240,19 +242,23 @@ def fills_table(rows: np.ndarray, market: Market) -> pd.DataFrame:
 def orders_table(rows: np.ndarray, market: Market) -> pd.DataFrame:
     """One row per order: request, outcome and reason code (rejections included)."""
     end = rows[:, k.O_END].astype(np.int64)
-    kinds = np.asarray(ORDER_TYPES, dtype=object)
     return pd.DataFrame({
         "order_id": np.arange(len(rows)),
-        "symbol": np.asarray(market.symbols, dtype=object)[rows[:, k.O_SYM].astype(np.int64)],
+        "symbol": _labels(rows[:, k.O_SYM], market.symbols),
         "decision_ts": market.ts[rows[:, k.O_DECISION].astype(np.int64)],
         "active_ts": market.ts[rows[:, k.O_ACTIVE].astype(np.int64)],
         "end_bar": end,
-        "side": np.where(rows[:, k.O_SIDE] > 0, "buy", "sell"),
-        "type": kinds[rows[:, k.O_TYPE].astype(np.int64)],
+        "side": _labels(rows[:, k.O_SIDE] > 0, SIDE_NAMES),
+        "type": _labels(rows[:, k.O_TYPE], ORDER_TYPES),
         "qty": rows[:, k.O_QTY], "filled": rows[:, k.O_FILLED],
         "limit_price": np.where(rows[:, k.O_TYPE] == k.LIMIT, rows[:, k.O_LIMIT], np.nan),
         "stop_price": np.where(rows[:, k.O_TYPE] == k.STOP, rows[:, k.O_STOP], np.nan),
         "arrival_mid": rows[:, k.O_ARRIVAL],
-        "status": np.asarray(STATUS_NAMES, dtype=object)[rows[:, k.O_STATUS].astype(np.int64)],
-        "reason": np.asarray(REASON_NAMES, dtype=object)[rows[:, k.O_REASON].astype(np.int64)],
+        "status": _labels(rows[:, k.O_STATUS], STATUS_NAMES),
+        "reason": _labels(rows[:, k.O_REASON], REASON_NAMES),
     })
+
+
+def _labels(codes: np.ndarray, names: Sequence[str]) -> pd.Categorical:
+    """Integer codes from the kernel as a categorical of ``names`` (no per-row strings)."""
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(names))
