@@ -46,7 +46,7 @@ def synthetic_bars(n: int, seed: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
     return bars, exposure
 
 
-def vectorbt_peer(bars: pd.DataFrame, exposure: np.ndarray, repeat: int) -> dict[str, object]:
+def vectorbt_peer(bars: pd.DataFrame, exposure: np.ndarray) -> tuple[str, object] | None:
     """vectorbt's ``Portfolio.from_signals`` on the same bars and the same decisions.
 
     The exposure path becomes long/short entry and exit signals; vectorbt fills at the
@@ -56,7 +56,7 @@ def vectorbt_peer(bars: pd.DataFrame, exposure: np.ndarray, repeat: int) -> dict
     try:
         import vectorbt as vbt
     except ImportError:
-        return {"error": "vectorbt is not installed (make bench installs requirements-bench.lock)"}
+        return None
     level = exposure[:, 0]
     prev = np.concatenate([[0.0], level[:-1]])
     signals = {"entries": (level > 0) & (prev <= 0), "exits": (level <= 0) & (prev > 0),
@@ -69,24 +69,28 @@ def vectorbt_peer(bars: pd.DataFrame, exposure: np.ndarray, repeat: int) -> dict
                                           init_cash=1e6, freq="1min")
 
     run()  # compile
-    seconds = best_of(repeat, run)
-    return {"engine": f"vectorbt {vbt.__version__} Portfolio.from_signals",
-            "seconds": round(seconds, 4), "bar_steps_per_s": round(len(close) / seconds)}
+    return f"vectorbt {vbt.__version__} Portfolio.from_signals", run
 
 
 def best_of(repeat: int, fn) -> float:  # type: ignore[no-untyped-def]
-    times = []
+    return min(interleaved(repeat, fn)[0])
+
+
+def interleaved(repeat: int, *fns) -> list[list[float]]:  # type: ignore[no-untyped-def]
+    """Time the functions in turn, ``repeat`` rounds: load on the machine hits all alike."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for fn, bucket in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - start)
+    return times
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bars", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     ex, costs = get_execution_model("exec-v1"), get_cost_model("costs-pessimistic")
     bars, exposure = synthetic_bars(args.bars)
@@ -105,10 +109,21 @@ def main() -> None:
     kernel()  # compile / load the cache
     result = simulate(market, exposure, ex, costs)
     t_kernel = best_of(args.repeat, kernel)
-    t_sim = best_of(args.repeat, lambda: simulate(market, exposure, ex, costs))
     n = args.bars
-    peer = vectorbt_peer(bars, exposure, args.repeat)
-    ratio = (n / t_sim) / peer["bar_steps_per_s"] if "bar_steps_per_s" in peer else None
+    ours = lambda: simulate(market, exposure, ex, costs)  # noqa: E731
+    found = vectorbt_peer(bars, exposure)
+    if found is None:
+        t_sim = best_of(args.repeat, ours)
+        peer: dict[str, object] = {"error": "vectorbt is not installed (make bench installs "
+                                            "requirements-bench.lock)"}
+        ratio = None
+    else:
+        name, peer_run = found
+        ours_times, peer_times = interleaved(args.repeat, ours, peer_run)
+        t_sim, t_peer = min(ours_times), min(peer_times)
+        peer = {"engine": name, "seconds": round(t_peer, 4),
+                "bar_steps_per_s": round(n / t_peer)}
+        ratio = t_peer / t_sim
     print(json.dumps({
         "bench": "sim", "bars": n, "symbols": 1, "execution_model": ex.model_id,
         "cost_model": costs.model_id, "fills": len(result.fills),

@@ -32,7 +32,7 @@ FILL_COLS = 12
 N_PARAMS = 17
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _lot_round(x: float, lot: float) -> float:
     """Round toward zero to a multiple of ``lot`` (0 = fractional)."""
     if lot <= 0.0:
@@ -40,7 +40,7 @@ def _lot_round(x: float, lot: float) -> float:
     return math.trunc(x / lot + math.copysign(EPS, x)) * lot
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def scan_exposure(exposure):  # pragma: no cover - compiled
     """One pass over the T×S exposures: (values outside [-1, 1] or infinite, decisions that
     change a symbol's level) — validation and order-buffer sizing without temporaries."""
@@ -60,7 +60,7 @@ def scan_exposure(exposure):  # pragma: no cover - compiled
     return bad, changes
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def simulate_kernel(o, h, lo, c, mid, vol, half, sigma, reject, exposure, requests, p,
                     order_cap, fill_cap):  # pragma: no cover - compiled
     """Run the bars; returns (equity, positions, cash, orders, n_orders, fills, n_fills, ok).
@@ -211,7 +211,7 @@ def simulate_kernel(o, h, lo, c, mid, vol, half, sigma, reject, exposure, reques
     return equity, positions, cash_out, orders, n_orders, fills, n_fills, True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _size_at_open(exposure, s, cash, pos, opens, last_close, n_sym, lot, p):  # pragma: no cover
     """Target shares for ``exposure`` at this bar's open: equity marked at the open (the last
     close where a symbol has no open), an equal budget per symbol, and room left for the
@@ -228,14 +228,14 @@ def _size_at_open(exposure, s, cash, pos, opens, last_close, n_sym, lot, p):  # 
     return _lot_round(exposure * equity / n_sym / unit, lot)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _close(orders, k, t, status, reason):  # pragma: no cover - compiled
     orders[k, O_STATUS] = status
     orders[k, O_REASON] = reason
     orders[k, O_END] = t
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _attempt(k, t, orders, fills, n_fills, o, h, lo, vol, half, sigma, reject, p, carry,
              halt_carry, lot):  # pragma: no cover - compiled
     """Try to fill order k on bar t; write the fill row, update status; return the qty."""
@@ -314,7 +314,7 @@ def _attempt(k, t, orders, fills, n_fills, o, h, lo, vol, half, sigma, reject, p
     return qty
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _unfilled(orders, k, t, carry, reason):  # pragma: no cover - compiled
     if not carry:
         _close(orders, k, t, CANCELLED, reason)

@@ -61,6 +61,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,9 @@ ORDER_LIST_COLUMNS = ("ts", "symbol", "side", "qty", "type", "limit_price", "sto
 
 @dataclass(frozen=True)
 class SimResult:
-    """Everything one run produced. ``fills`` and ``orders`` are tables, one row per item."""
+    """Everything one run produced. ``fills`` and ``orders`` are tables, one row per item,
+    built from the kernel's records on first use (a sweep that reads only the equity curve
+    never pays for them)."""
 
     market: Market
     execution: ExecutionModel
@@ -89,8 +92,22 @@ class SimResult:
     equity: np.ndarray  # per bar, marked at the close
     cash: np.ndarray
     positions: np.ndarray  # T×S shares after each bar
-    fills: pd.DataFrame
-    orders: pd.DataFrame
+    fill_records: np.ndarray  # kernel rows, columns as in torghut.sim._kernel (F_*)
+    order_records: np.ndarray  # kernel rows (O_*)
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        return orders_table(self.order_records, self.market)
+
+    @cached_property
+    def fills(self) -> pd.DataFrame:
+        fills = fills_table(self.fill_records, self.market)
+        ids = fills["order_id"].to_numpy()
+        # Each fill names its order's type and how that order ended (e.g. a capped remainder).
+        fills["type"] = self.orders["type"].array.take(ids)
+        fills["order_status"] = self.orders["status"].array.take(ids)
+        fills["order_reason"] = self.orders["reason"].array.take(ids)
+        return fills
 
     @property
     def ts(self) -> pd.DatetimeIndex:
@@ -127,16 +144,9 @@ def simulate(market: Market, exposure: np.ndarray | None, execution: ExecutionMo
         if ok:
             break
         order_cap *= 4  # rare: many retries or long partial fills; rerun with more room
-    order_table = orders_table(order_rows[:n_orders], market)
-    fills = fills_table(fill_rows[:n_fills], market)
-    ids = fills["order_id"].to_numpy()
-    # Each fill names its order's type and how that order ended (e.g. a capped remainder).
-    fills["type"] = order_table["type"].array.take(ids)
-    fills["order_status"] = order_table["status"].array.take(ids)
-    fills["order_reason"] = order_table["reason"].array.take(ids)
     return SimResult(market=market, execution=execution, costs=costs, capital=capital,
-                     equity=equity, cash=cash, positions=positions, fills=fills,
-                     orders=order_table)
+                     equity=equity, cash=cash, positions=positions,
+                     fill_records=fill_rows[:n_fills], order_records=order_rows[:n_orders])
 
 
 def kernel_params(execution: ExecutionModel, costs: CostModel, capital: float) -> np.ndarray:
