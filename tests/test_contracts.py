@@ -67,14 +67,21 @@ def test_intent_exposure_is_bounded() -> None:
 
 def test_candidate_hash_is_stable_and_sensitive() -> None:
     spec = dict(name="tsmom-a", strategy_type="tsmom", version="1.0.0",
-                params={"lookback_bars": 60}, dataset_id="a" * 64, universe=("SPX",),
-                author="research-agent", hypothesis="trends persist")
+                params={"lookback_bars": 60}, dataset="sample-us-indices-1d",
+                universe=("SPX",), author="research-agent", hypothesis="trends persist")
     a, b = CandidateSpec.model_validate(spec), CandidateSpec.model_validate(dict(spec))
     assert a.content_hash() == b.content_hash()
     changed = CandidateSpec.model_validate({**spec, "params": {"lookback_bars": 61}})
     assert changed.content_hash() != a.content_hash()
     with pytest.raises(ValidationError, match="non-empty"):
         CandidateSpec.model_validate({**spec, "param_grid": {"lookback_bars": []}})
+    with pytest.raises(ValidationError, match="both params and param_grid"):
+        CandidateSpec.model_validate({**spec, "param_grid": {"lookback_bars": [5]}})
+    # The default split policy is explicit data, part of the hash.
+    assert a.split.kind == "expanding" and a.split.n_folds == 6
+    other = CandidateSpec.model_validate({**spec, "split": {"kind": "cpcv", "n_groups": 6,
+                                                            "k_test_groups": 2}})
+    assert other.content_hash() != a.content_hash()
 
 
 def test_feature_vector_defaults_none_until_warm() -> None:

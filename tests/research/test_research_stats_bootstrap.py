@@ -102,3 +102,31 @@ def test_bad_input_names_the_field(test, kwargs: dict, field: str) -> None:
     with pytest.raises(TorghutError) as info:
         test(**kwargs)
     assert info.value.field == field
+
+
+def test_variance_estimator_auto_switches_to_the_nested_bootstrap_on_wide_inputs() -> None:
+    from torghut.research.stats.bootstrap import KERNEL_BUDGET
+
+    rng = np.random.default_rng(3)
+    small = rng.normal(0.0, 0.01, (300, 4))
+    assert reality_check(np.zeros(300), small, reps=50, seed=0).variance == "kernel"
+    n_obs = int((KERNEL_BUDGET / 4) ** 0.5) + 10  # T²·K just over the budget
+    wide = rng.normal(0.0, 0.01, (n_obs, 4))
+    result = spa_test(np.zeros(n_obs), wide, reps=20, seed=0)
+    assert result.variance == "bootstrap"
+
+
+@pytest.mark.parametrize("variance", ["kernel", "bootstrap"])
+def test_both_variance_estimators_find_a_real_edge_and_not_noise(variance: str) -> None:
+    rng = np.random.default_rng(5)
+    edge = rng.normal(0.002, 0.01, (1500, 10))
+    noise = rng.normal(0.0, 0.01, (1500, 10))
+    bench = np.zeros(1500)
+    assert spa_test(bench, edge, reps=300, seed=1, variance=variance).consistent < 0.05
+    assert reality_check(bench, noise, reps=300, seed=1, variance=variance).pvalue > 0.05
+
+
+def test_unknown_variance_estimator_is_a_named_error() -> None:
+    with pytest.raises(TorghutError) as info:
+        reality_check(np.zeros(50), np.zeros((50, 2)) + 0.01, variance="magic")  # type: ignore[arg-type]
+    assert info.value.field == "variance"

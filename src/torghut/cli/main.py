@@ -9,6 +9,7 @@ import typer
 
 from torghut import __version__
 from torghut.cli import data as data_cli
+from torghut.cli import research as research_cli
 from torghut.cli import schemas as schemas_cli
 from torghut.cli import strategy as strategy_cli
 from torghut.cli.backtest import backtest
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(data_cli.app, name="data")
 app.add_typer(strategy_cli.app, name="strategy")
 app.add_typer(schemas_cli.app, name="schemas")
+app.add_typer(research_cli.app, name="research")
 app.command("signals")(strategy_cli.signals)
 app.command("backtest")(backtest)
 

@@ -20,6 +20,7 @@ from torghut.contracts.features import (
     SignalQuality,
     Timeframe,
 )
+from torghut.contracts.research import MetricsBundle
 from torghut.contracts.simulation import BacktestMetrics, CostModel, ExecutionModel
 from torghut.contracts.splits import (
     CPCV,
@@ -53,6 +54,7 @@ SCHEMA_MODELS: tuple[type[Contract], ...] = (
     ExecutionModel,
     CostModel,
     BacktestMetrics,
+    MetricsBundle,
 )
 
 __all__ = [
@@ -74,6 +76,7 @@ __all__ = [
     "ExpandingWalkForward",
     "FeatureVector",
     "FindingSeverity",
+    "MetricsBundle",
     "Mode",
     "QualityFinding",
     "QualityReport",
