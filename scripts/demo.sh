@@ -35,4 +35,12 @@ step "7. Batch signals: time-series momentum target exposures"
 "$T" signals --strategy tsmom@1.0.0 --params '{"lookback": 126}' \
     --dataset sample-us-indices-1d --out "$WS/artifacts/tsmom-signals.parquet"
 
+step "8. A realistic backtest with its report (latency, spreads, participation, costs)"
+report="$WS/artifacts/reports/tsmom-$(date +%Y%m%d-%H%M%S)"
+"$T" backtest --strategy tsmom@1.0.0 --params '{"lookback": 126}' \
+    --dataset sample-us-indices-1d --report "$report"
+
+step "9. A research run: a 12-point grid, walk-forward selection, PSR/DSR/PBO, stress"
+"$T" research run "$(dirname "$0")/../examples/candidates/tsmom-us-indices.yaml" --force
+
 printf '\nDone. Workspace: %s — try: %s -w %s data show sample-us-indices-1d\n' "$WS" "$T" "$WS"
