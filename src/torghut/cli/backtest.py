@@ -8,7 +8,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from torghut.cli.common import JSON_OPTION, console, emit_json, workspace
+from torghut.cli.common import (
+    DATASET_OPTION,
+    JSON_OPTION,
+    STRATEGY_OPTION,
+    console,
+    emit_json,
+    workspace,
+)
 from torghut.cli.strategy import PARAMS_OPTION, parse_params
 from torghut.data.snapshots import load_snapshot
 from torghut.errors import TorghutError
@@ -26,10 +33,8 @@ SUMMARY = ("net_pnl", "gross_pnl", "total_return", "cagr", "sharpe", "sortino", 
 
 def backtest(
     ctx: typer.Context,
-    strategy: str = typer.Option(..., "--strategy", metavar="TYPE@VERSION",
-                                 show_default=False),
-    dataset: str = typer.Option(..., "--dataset", help="Snapshot id, prefix or name.",
-                                show_default=False),
+    strategy: str = STRATEGY_OPTION,
+    dataset: str = DATASET_OPTION,
     params: str | None = PARAMS_OPTION,
     execution_model: str = typer.Option("exec-v1", "--execution-model",
                                         help="Execution model id."),

@@ -49,3 +49,6 @@ def emit_json(value: Any) -> None:
 
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+STRATEGY_OPTION = typer.Option(..., "--strategy", metavar="TYPE@VERSION", show_default=False)
+DATASET_OPTION = typer.Option(..., "--dataset", help="Snapshot id, prefix or name.",
+                              show_default=False)

@@ -11,7 +11,15 @@ import pandas as pd
 import typer
 from rich.table import Column, Table
 
-from torghut.cli.common import JSON_OPTION, console, emit_json, err_console, workspace
+from torghut.cli.common import (
+    DATASET_OPTION,
+    JSON_OPTION,
+    STRATEGY_OPTION,
+    console,
+    emit_json,
+    err_console,
+    workspace,
+)
 from torghut.errors import TorghutError
 from torghut.fsutil import atomic_write_bytes
 from torghut.strategies.catalog import validate_catalog_file
@@ -128,10 +136,8 @@ def conformance(
 
 def signals(
     ctx: typer.Context,
-    strategy: str = typer.Option(..., "--strategy", metavar="TYPE@VERSION",
-                                 show_default=False),
-    dataset: str = typer.Option(..., "--dataset", help="Snapshot id, prefix or name.",
-                                show_default=False),
+    strategy: str = STRATEGY_OPTION,
+    dataset: str = DATASET_OPTION,
     params: str | None = PARAMS_OPTION,
     out: Path | None = typer.Option(None, "--out", help="Write the table to .csv or .parquet "
                                     "(atomically)."),

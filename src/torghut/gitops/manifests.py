@@ -86,12 +86,18 @@ def embedded_catalog(doc: Any, path: Path) -> tuple[Any, int]:
     return load_yaml_text(text, file=path, line_offset=offset), offset
 
 
-def load_catalog(path: Path) -> StrategyCatalog:
-    """Read and schema-validate a catalog (bare YAML or the ConfigMap)."""
+def read_catalog_document(path: Path) -> tuple[Any, int]:
+    """The catalog mapping from a bare catalog or the ConfigMap, and its line offset."""
     doc = read_yaml(path)
     if doc is None:
         raise TorghutError("empty file", file=path)
     data, offset = embedded_catalog(doc, path)
     if not isinstance(data, dict):
         raise TorghutError("expected a mapping with a 'strategies' list", file=path)
+    return data, offset
+
+
+def load_catalog(path: Path) -> StrategyCatalog:
+    """Read and schema-validate a catalog (bare YAML or the ConfigMap)."""
+    data, offset = read_catalog_document(path)
     return validate_yaml_model(StrategyCatalog, data, file=path, line_offset=offset)

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from torghut.contracts import StrategyCatalog, StrategyDefinition
 from torghut.errors import TorghutError, field_path
-from torghut.gitops.manifests import embedded_catalog
+from torghut.gitops.manifests import read_catalog_document
 from torghut.strategies.registry import Reason, Registry, ResolvedEntry
-from torghut.yamlio import line_of, located_errors, read_yaml, to_plain
+from torghut.yamlio import line_of, located_errors, to_plain
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,7 @@ class CatalogValidation:
 
 def validate_catalog_file(path: Path, registry: Registry) -> CatalogValidation:
     """Every schema and resolution error in ``path``; unreadable files raise instead."""
-    doc = read_yaml(path)
-    if doc is None:
-        raise TorghutError("empty file", file=path)
-    data, offset = embedded_catalog(doc, path)
-    if not isinstance(data, dict):
-        raise TorghutError("expected a mapping with a 'strategies' list", file=path)
+    data, offset = read_catalog_document(path)
     errors: list[tuple[int, TorghutError]] = []
     try:
         catalog = StrategyCatalog.model_validate(to_plain(data))
