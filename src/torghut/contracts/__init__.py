@@ -20,6 +20,17 @@ from torghut.contracts.features import (
     SignalQuality,
     Timeframe,
 )
+from torghut.contracts.gates import (
+    GateInputs,
+    GatePolicy,
+    GateReport,
+    GateResult,
+    HardStopInputs,
+    LiveReviewEvidence,
+    PaperEvidence,
+    TcaEvidence,
+    TrialFamily,
+)
 from torghut.contracts.research import MetricsBundle
 from torghut.contracts.simulation import BacktestMetrics, CostModel, ExecutionModel
 from torghut.contracts.splits import (
@@ -55,6 +66,15 @@ SCHEMA_MODELS: tuple[type[Contract], ...] = (
     CostModel,
     BacktestMetrics,
     MetricsBundle,
+    GatePolicy,
+    GateResult,
+    GateReport,
+    GateInputs,
+    TrialFamily,
+    PaperEvidence,
+    TcaEvidence,
+    LiveReviewEvidence,
+    HardStopInputs,
 )
 
 __all__ = [
@@ -76,8 +96,15 @@ __all__ = [
     "ExpandingWalkForward",
     "FeatureVector",
     "FindingSeverity",
+    "GateInputs",
+    "GatePolicy",
+    "GateReport",
+    "GateResult",
+    "HardStopInputs",
+    "LiveReviewEvidence",
     "MetricsBundle",
     "Mode",
+    "PaperEvidence",
     "QualityFinding",
     "QualityReport",
     "QualityThresholds",
@@ -89,7 +116,9 @@ __all__ = [
     "StrategyCatalog",
     "StrategyDefinition",
     "StrategyIntent",
+    "TcaEvidence",
     "Timeframe",
+    "TrialFamily",
     "WalkForward",
     "canonical_json",
     "sha256_text",
