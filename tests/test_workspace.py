@@ -9,6 +9,7 @@ import pytest
 
 from tests.support import CliRunner, assert_one_line_error, tree_snapshot
 from torghut.errors import WorkspaceError
+from torghut.gates.policy import POLICY_PATH, default_policy, read_policy
 from torghut.gitops.manifests import CATALOG_PATH, KUSTOMIZATION_PATH, load_catalog
 from torghut.workspace import Workspace, init_workspace
 
@@ -26,7 +27,8 @@ def test_init_creates_layout_and_gitops_main(tmp_path: Path) -> None:
     assert ws.ledger_url == f"sqlite:///{ws.root / 'ledger.db'}"
     assert _git(ws.gitops_dir, "rev-parse", "--abbrev-ref", "HEAD") == "main"
     tracked = _git(ws.gitops_dir, "ls-files").splitlines()
-    assert set(tracked) == {CATALOG_PATH, KUSTOMIZATION_PATH}
+    assert set(tracked) == {CATALOG_PATH, KUSTOMIZATION_PATH, POLICY_PATH}
+    assert read_policy(ws.gitops_dir / POLICY_PATH) == default_policy()
     assert _git(ws.gitops_dir, "status", "--porcelain") == ""
     catalog = load_catalog(ws.gitops_dir / CATALOG_PATH)
     assert {s.strategy_type for s in catalog.strategies} >= {"tsmom", "mean_reversion"}

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from torghut.errors import WorkspaceError
+from torghut.gates.policy import POLICY_PATH, render_policy_yaml
 from torghut.gitops.manifests import (
     CATALOG_PATH,
     KUSTOMIZATION_PATH,
@@ -45,6 +46,7 @@ def ensure_gitops_repo(path: Path) -> None:
     files = {
         CATALOG_PATH: render_catalog_configmap(default_catalog()),
         KUSTOMIZATION_PATH: render_kustomization(),
+        POLICY_PATH: render_policy_yaml(),
     }
     for rel, text in files.items():
         target = path / rel
