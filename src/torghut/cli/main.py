@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from torghut import __version__
+from torghut.cli import audit as audit_cli
 from torghut.cli import data as data_cli
 from torghut.cli import research as research_cli
 from torghut.cli import schemas as schemas_cli
@@ -28,6 +29,7 @@ app.add_typer(data_cli.app, name="data")
 app.add_typer(strategy_cli.app, name="strategy")
 app.add_typer(schemas_cli.app, name="schemas")
 app.add_typer(research_cli.app, name="research")
+app.add_typer(audit_cli.app, name="audit")
 app.command("signals")(strategy_cli.signals)
 app.command("backtest")(backtest)
 
