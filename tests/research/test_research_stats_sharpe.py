@@ -215,3 +215,20 @@ def test_bad_input_names_the_field(call, field: str) -> None:
     with pytest.raises(TorghutError) as info:
         call()
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_moments_and_normal_quantiles_match_scipy(seed: int) -> None:
+    """The stdlib normal and the numpy moments stand in for scipy.stats (a slow import)."""
+    from scipy import stats as sps
+
+    from torghut.research.stats import return_moments
+    from torghut.research.stats.sharpe import _NORMAL
+
+    r = np.random.default_rng(seed).standard_t(5, 3000) * 0.01
+    m = return_moments(r)
+    assert m.skew == pytest.approx(sps.skew(r, bias=True), rel=1e-12)
+    assert m.kurtosis == pytest.approx(sps.kurtosis(r, fisher=False, bias=True), rel=1e-12)
+    for q in (1e-6, 0.01, 0.5, 0.95, 1 - 1e-6):
+        assert _NORMAL.inv_cdf(q) == pytest.approx(sps.norm.ppf(q), rel=1e-12)
+        assert _NORMAL.cdf(sps.norm.ppf(q)) == pytest.approx(q, rel=1e-12)

@@ -12,10 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -33,6 +31,10 @@ _SQLITE_BUSY_TIMEOUT_S = 60.0
 
 class LedgerError(TorghutError):
     """The ledger cannot be opened or used (bad URL, unreachable server, …)."""
+
+
+if TYPE_CHECKING:  # alembic loads in ~0.4 s: only migrations need it
+    from alembic.config import Config
 
 
 def normalise_url(url: str) -> str:
@@ -96,6 +98,8 @@ def write_session(engine: Engine) -> Iterator[Session]:
 
 def alembic_config() -> Config:
     """Alembic configuration built in code; the scripts ship inside the package."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(files("torghut.ledger") / "migrations"))
     return cfg
@@ -108,6 +112,8 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CHAIN_LOCK})
         cfg.attributes["connection"] = conn
+        from alembic import command
+
         command.upgrade(cfg, revision)
 
 

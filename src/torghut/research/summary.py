@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as sps
 
 from torghut.contracts.research import ReturnSummary
 from torghut.sim.metrics import drawdown
@@ -55,4 +54,6 @@ def mean_t_test(r: np.ndarray) -> tuple[float | None, float]:
     if std == 0.0:
         return None, 1.0
     t = float(r.mean()) / (std / math.sqrt(n))
+    from scipy import stats as sps  # scipy.stats loads in ~0.7 s: import on use
+
     return t, float(sps.t.sf(t, n - 1))

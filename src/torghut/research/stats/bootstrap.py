@@ -28,7 +28,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from arch.bootstrap import SPA, RealityCheck
 
 from torghut.errors import TorghutError
 from torghut.research.stats._checks import finite_array, positive_int
@@ -77,6 +76,8 @@ def reality_check(benchmark: npt.ArrayLike, models: npt.ArrayLike, *,
     """
     bench, mods, block = _prepare(benchmark, models, kind, block_size)
     chosen = _variance(variance, mods.shape)
+    from arch.bootstrap import RealityCheck  # arch (and scipy.stats) load in ~1 s: on use
+
     test = RealityCheck(bench, mods, block_size=block, reps=_reps(reps), studentize=False,
                         nested=chosen == "bootstrap", bootstrap="stationary", seed=_rng(seed))
     test.compute()
@@ -91,6 +92,8 @@ def spa_test(benchmark: npt.ArrayLike, models: npt.ArrayLike, *, kind: Kind = "r
     """Hansen (2005) SPA test; arguments as in :func:`reality_check` (studentised)."""
     bench, mods, block = _prepare(benchmark, models, kind, block_size)
     chosen = _variance(variance, mods.shape)
+    from arch.bootstrap import SPA
+
     test = SPA(bench, mods, block_size=block, reps=_reps(reps), studentize=True,
                nested=chosen == "bootstrap", bootstrap="stationary", seed=_rng(seed))
     test.compute()
