@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,11 +14,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from torghut.cli.common import JSON_OPTION, console, emit_json, err_console, workspace
 from torghut.errors import TorghutError
+from torghut.lanes.research import candidate_id, record_run
+from torghut.ledger import open_ledger
 from torghut.research.bundle import check_output, default_output, write_run
 from torghut.research.candidate import load_candidate
 from torghut.research.executors import EXECUTORS
 from torghut.research.executors import Progress as Advance
-from torghut.research.run import ProgressFactory, RunOptions, run_research
+from torghut.research.run import ProgressFactory, ResearchRun, RunOptions, run_research
+from torghut.workspace import Workspace
 
 app = typer.Typer(help="Research runs: trials, walk-forward, stress and statistics.",
                   no_args_is_help=True)
@@ -70,15 +74,17 @@ def run(
             result = run_research(ws, spec, RunOptions(
                 executor=executor, workers=workers, n_trials=n_trials, bootstrap_reps=reps,
                 progress=progress))
-        path = write_run(result, target, force=force, report=report)
+        path, run_id = _write_and_record(ws, result, target, force=force, report=report)
     except TorghutError as exc:
         if exc.file is None:  # e.g. an unknown model id: point at the spec that named it
             exc.file = str(candidate)
         raise
     b = result.bundle
     s = b.statistics
+    cid = candidate_id(run_id, b)
     if json_out:
-        emit_json({"bundle": str(path), "candidate_hash": b.inputs.candidate_hash,
+        emit_json({"bundle": str(path), "run_id": run_id, "candidate_id": cid,
+                   "candidate_hash": b.inputs.candidate_hash,
                    "dataset_id": b.inputs.dataset_id, "trials": len(b.trials),
                    "selected_trial": b.selected_trial,
                    "oos_sharpe_annual": s.oos.sharpe_annual, "psr": s.psr, "dsr": s.dsr,
@@ -90,6 +96,30 @@ def run(
                   f"PSR {_fmt(s.psr)}, DSR {_fmt(s.dsr)}, "
                   f"PBO {_fmt(s.pbo.pbo if s.pbo else None)}", markup=False)
     console.print(f"Bundle: {path}", markup=False, soft_wrap=True)
+    console.print(f"Recorded run {run_id}, candidate {cid}", markup=False, soft_wrap=True)
+
+
+def _write_and_record(ws: Workspace, result: ResearchRun, target: Path, *, force: bool,
+                      report: bool) -> tuple[Path, str]:
+    """Write the output directory, then record the run in one ledger transaction.
+
+    The ledger is opened first, so an unreachable or misconfigured ledger fails before
+    anything is written; if recording fails, a directory this call created is removed
+    again (a ``--force`` replacement stays: it is a complete result, merely unrecorded).
+    """
+    ledger = open_ledger(ws)
+    try:
+        existed = target.exists()
+        path = write_run(result, target, force=force, report=report)
+        try:
+            run_id = record_run(ledger, result, actor=result.bundle.candidate.author)
+        except BaseException:
+            if not existed:
+                shutil.rmtree(target, ignore_errors=True)
+            raise
+    finally:
+        ledger.close()
+    return path, run_id
 
 
 def _fmt(value: float | None) -> str:

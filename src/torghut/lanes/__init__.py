@@ -1,0 +1,1 @@
+"""Use cases: each lane composes engines and services."""
