@@ -23,7 +23,7 @@ from torghut.data.synth import SynthSpec, build_synth
 from torghut.research import evidence
 from torghut.research.executors import get_executor
 from torghut.research.grid import expand_grid
-from torghut.research.run import _fold_records, resolve, warmup_bars
+from torghut.research.run import fold_records, resolve, warmup_bars
 from torghut.research.splits import split_folds
 from torghut.workspace import init_workspace
 
@@ -63,7 +63,7 @@ def main() -> None:
         trials = time.perf_counter() - t0
         t0 = time.perf_counter()
         chosen, train = evidence.select_folds(returns, folds)
-        _fold_records(r, grid, folds, chosen, train)
+        fold_records(r, grid, folds, chosen, train)
         oos, paths = evidence.oos_record(returns, folds, chosen, spec.split, warmup)
         walk_forward = time.perf_counter() - t0
         sweep = time.perf_counter() - start

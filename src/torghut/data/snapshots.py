@@ -26,7 +26,7 @@ from torghut.contracts import BAR_COLUMNS, DatasetManifest, DatasetSource
 from torghut.data.bars import NUMERIC_COLUMNS, QUOTE_COLUMNS, canonical_bars, content_id
 from torghut.data.calendars import check_calendar, check_timeframe
 from torghut.errors import NotFoundError, TorghutError, from_validation_error
-from torghut.fsutil import staging_dir
+from torghut.fsutil import file_sha256, staging_dir
 from torghut.workspace import Workspace
 
 MANIFEST_FILE = "manifest.json"
@@ -99,7 +99,7 @@ def write_snapshot(ws: Workspace, bars: pd.DataFrame, *, name: str, timeframe: s
             pq.write_table(_to_arrow(frame), tmp / BARS_FILE, compression="zstd")
             manifest = _manifest(frame, dataset_id=dataset_id, name=name, timeframe=timeframe,
                                  calendar=calendar, source=source,
-                                 bars_sha256=_file_sha256(tmp / BARS_FILE))
+                                 bars_sha256=file_sha256(tmp / BARS_FILE))
             (tmp / MANIFEST_FILE).write_text(manifest_json(manifest), encoding="utf-8")
             for written in (tmp / BARS_FILE, tmp / MANIFEST_FILE):
                 written.chmod(0o444)  # snapshots are never modified after creation
@@ -132,14 +132,6 @@ def _manifest(frame: pd.DataFrame, *, dataset_id: str, name: str, timeframe: str
 
 def manifest_json(manifest: DatasetManifest) -> str:
     return json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_manifest(folder: Path) -> DatasetManifest:

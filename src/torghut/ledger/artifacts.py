@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from torghut.errors import NotFoundError, TorghutError
-from torghut.fsutil import atomic_write_bytes
+from torghut.fsutil import atomic_write_bytes, file_sha256
 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 
@@ -37,7 +37,7 @@ class ArtifactStore:
         """Store ``data`` and return its sha256; storing the same bytes twice is a no-op."""
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
-        if target.exists() and self._digest_of(target) == digest:
+        if target.exists() and file_sha256(target) == digest:
             return digest
         atomic_write_bytes(target, data)
         os.chmod(target, 0o444)
@@ -58,15 +58,7 @@ class ArtifactStore:
         target = self.path(digest)
         if not target.is_file():
             return "artifact_missing"
-        return None if self._digest_of(target) == digest else "artifact_corrupted"
+        return None if file_sha256(target) == digest else "artifact_corrupted"
 
     def __contains__(self, digest: str) -> bool:
         return self.path(digest).is_file()
-
-    @staticmethod
-    def _digest_of(path: Path) -> str:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()

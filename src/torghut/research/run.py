@@ -169,7 +169,7 @@ def run_research(ws: Workspace, spec: CandidateSpec, options: RunOptions = RunOp
 
     chosen, train = evidence.select_folds(returns, folds)
     trials = evidence.trial_records(returns, grid, folds, warmup, r.periods_per_year, train)
-    fold_records = _fold_records(r, grid, folds, chosen, train)
+    records = fold_records(r, grid, folds, chosen, train)
     oos, paths = evidence.oos_record(returns, folds, chosen, spec.split, warmup)
     final = int(chosen[-1])
     stats = evidence.statistics(oos, returns[:, warmup:].T, grid, final, n_trials=n_trials,
@@ -184,7 +184,7 @@ def run_research(ws: Workspace, spec: CandidateSpec, options: RunOptions = RunOp
                               last_ts=market.ts[-1], symbols=market.symbols),
         n_grid_points=grid.n_points,
         invalid_points=tuple(InvalidPoint(params=p, reason=why) for p, why in grid.invalid),
-        trials=tuple(trials), folds=tuple(fold_records), selected_trial=final,
+        trials=tuple(trials), folds=tuple(records), selected_trial=final,
         selected_metrics=baseline, statistics=stats, stress=stress,
         run=RunInfo(started_at=started, finished_at=finished,
                     seconds=round(time.perf_counter() - clock, 3), executor=executor.name,
@@ -202,8 +202,8 @@ def _n_trials(explicit: int | None, run: int) -> int:
     return explicit
 
 
-def _fold_records(r: Resolved, grid: Grid, folds: list[Fold], chosen: np.ndarray,
-                  train: np.ndarray) -> list[Any]:
+def fold_records(r: Resolved, grid: Grid, folds: list[Fold], chosen: np.ndarray,
+                 train: np.ndarray) -> list[Any]:
     """Re-simulate each distinct selected trial once (same floats) for its fold metrics."""
     market = r.context.market
     regimes = label_windows(index_close(market.close), [f.test for f in folds])
