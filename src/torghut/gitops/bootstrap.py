@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 from torghut.errors import WorkspaceError
@@ -15,24 +13,7 @@ from torghut.gitops.manifests import (
     render_catalog_configmap,
     render_kustomization,
 )
-
-BOT_NAME = "torghut-bootstrap"
-BOT_EMAIL = "bootstrap@torghut.invalid"
-
-
-def git(repo: Path, *args: str) -> str:
-    """Run git in ``repo`` with a fixed identity so commits work on any machine."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": BOT_NAME, "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-           "GIT_COMMITTER_NAME": BOT_NAME, "GIT_COMMITTER_EMAIL": BOT_EMAIL}
-    try:
-        done = subprocess.run(["git", *args], cwd=repo, env=env, check=True,
-                              capture_output=True, text=True)
-    except FileNotFoundError:
-        raise WorkspaceError("git is not installed or not on PATH") from None
-    except subprocess.CalledProcessError as exc:
-        raise WorkspaceError(f"git {' '.join(args)} failed: {exc.stderr.strip()}",
-                             file=repo) from None
-    return done.stdout
+from torghut.gitops.repo import git
 
 
 def ensure_gitops_repo(path: Path) -> None:
