@@ -13,6 +13,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,9 +126,19 @@ def sync_checkout(repo: Path, old: str, new: str) -> bool:
     truth; the working tree is only a convenience for people reading the files).
     """
     head = git(repo, "symbolic-ref", "--quiet", "--short", "HEAD").strip()
-    if head != MAIN or git(repo, "status", "--porcelain", "--untracked-files=no").strip():
+    if head != MAIN or not _matches(repo, old):
         return False
-    if rev_parse(repo, "HEAD") == new:
-        return True
     git(repo, "read-tree", "-m", "-u", old, new)
+    return True
+
+
+def _matches(repo: Path, commit: str) -> bool:
+    """Index and working tree hold exactly ``commit``'s tracked files (HEAD has moved on)."""
+    with suppress(GitError):  # --refresh exits 1 when files differ; diff-index says how
+        git(repo, "update-index", "-q", "--refresh")
+    for args in (("--cached",), ()):
+        try:
+            git(repo, "diff-index", "--quiet", *args, commit, "--")
+        except GitError:
+            return False
     return True
