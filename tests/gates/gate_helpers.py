@@ -14,6 +14,7 @@ from torghut.contracts.gates import (
     GateResult,
     HardStopInputs,
     KillSwitchState,
+    LedgerIntegrity,
     LiveReviewEvidence,
     LlmReliability,
     PaperEvidence,
@@ -106,6 +107,7 @@ def good_live_review(**overrides: Any) -> LiveReviewEvidence:
 
 def good_hard_stops(**overrides: Any) -> HardStopInputs:
     data: dict[str, Any] = {
+        "ledger": LedgerIntegrity(events=42, head_hash=HASH_B, broken=None),
         "config": ConfigValidation(config_sha256=HASH_A, valid=True),
         "drift": DriftReport(gitops_sha256=HASH_A, runtime_sha256=HASH_A),
         "risk": RiskViolations(violations=(

@@ -57,7 +57,8 @@ def test_absent_evidence_denies_with_missing_codes() -> None:
                       evaluated_at=NOW)
     assert report.decision is Decision.DENY
     assert report.reason_codes == (
-        "GATE0_EVIDENCE_MISSING", "GATE1_EVIDENCE_MISSING", "HARD_STOP_CONFIG_MISSING",
+        "GATE0_EVIDENCE_MISSING", "GATE1_EVIDENCE_MISSING", "HARD_STOP_LEDGER_MISSING",
+        "HARD_STOP_CONFIG_MISSING",
         "HARD_STOP_DRIFT_MISSING", "HARD_STOP_RISK_MISSING", "HARD_STOP_LLM_MISSING",
         "HARD_STOP_KILL_SWITCH_MISSING")
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.gates.gate_helpers import (
+    HASH_A,
     HASH_B,
     NOW,
     STRATEGY,
@@ -19,10 +20,12 @@ from tests.gates.gate_helpers import (
 )
 from torghut.contracts.gates import (
     ApprovalRecord,
+    ChainBreak,
     ConfigValidation,
     DriftReport,
     HardStopInputs,
     KillSwitchState,
+    LedgerIntegrity,
     LlmReliability,
     RiskViolation,
     RiskViolations,
@@ -77,12 +80,13 @@ def test_good_hard_stop_inputs_pass() -> None:
     result = evaluate_hard_stops(good_hard_stops(), ctx())
     assert result.passed, result.reasons
     assert result.observations["unresolved_high_risk_violations"] == 0
-    assert len(result.artifact_refs) == 5
+    assert len(result.artifact_refs) == 6
 
 
 def test_every_missing_input_fails_closed() -> None:
     assert codes(evaluate_hard_stops(HardStopInputs(), ctx())) == [
-        "HARD_STOP_CONFIG_MISSING", "HARD_STOP_DRIFT_MISSING", "HARD_STOP_RISK_MISSING",
+        "HARD_STOP_LEDGER_MISSING", "HARD_STOP_CONFIG_MISSING", "HARD_STOP_DRIFT_MISSING",
+        "HARD_STOP_RISK_MISSING",
         "HARD_STOP_LLM_MISSING", "HARD_STOP_KILL_SWITCH_MISSING"]
 
 
@@ -111,10 +115,26 @@ def test_every_missing_input_fails_closed() -> None:
      ["HARD_STOP_KILL_SWITCH_ENGAGED"]),
     ({"kill_switch": KillSwitchState(state="halted", scope="firm")},
      ["HARD_STOP_KILL_SWITCH_ENGAGED"]),
+    ({"ledger": LedgerIntegrity(events=9, head_hash=HASH_A, broken=ChainBreak(
+        seq=4, table="candidates", row_id="c1", code="row_modified", message="edited"))},
+     ["HARD_STOP_LEDGER_BROKEN"]),
 ])
 def test_each_hard_stop_fails_with_its_code(overrides: dict[str, Any],
                                             expected: list[str]) -> None:
     assert codes(evaluate_hard_stops(good_hard_stops(**overrides), ctx())) == expected
+
+
+def test_the_reason_an_input_is_absent_is_in_the_message() -> None:
+    result = evaluate_hard_stops(good_hard_stops(drift=None), ctx(),
+                                 {"hard_stops.drift": "runtime unreachable"})
+    (reason,) = result.reasons
+    assert reason.code == "HARD_STOP_DRIFT_MISSING" and "runtime unreachable" in reason.message
+
+
+def test_no_runtime_deployed_means_nothing_can_drift() -> None:
+    result = evaluate_hard_stops(
+        good_hard_stops(drift=DriftReport(gitops_sha256=HASH_A, runtime_sha256=None)), ctx())
+    assert result.passed and result.observations["runtime_deployed"] is False
 
 
 def test_advisory_path_off_is_not_judged_on_reliability() -> None:

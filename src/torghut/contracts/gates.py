@@ -291,7 +291,10 @@ class DriftReport(Contract):
 
     schema_version: Literal["1.0"] = "1.0"
     gitops_sha256: str = Field(pattern=SHA256_PATTERN)
-    runtime_sha256: str = Field(pattern=SHA256_PATTERN)
+    runtime_sha256: str | None = Field(
+        pattern=SHA256_PATTERN,
+        description="Config the runtime last applied; None when no runtime has applied any "
+                    "(nothing deployed, so nothing can drift)")
     differences: tuple[str, ...] = ()
 
 
@@ -329,10 +332,31 @@ class KillSwitchState(Contract):
     scope: str = Field(min_length=1, description="firm, strategy:<id> or symbol:<sym>")
 
 
+class ChainBreak(Contract):
+    """Where the audit chain stops vouching for the ledger (``torghut audit verify``)."""
+
+    schema_version: Literal["1.0"] = "1.0"
+    seq: int = Field(ge=1)
+    table: str = Field(min_length=1)
+    row_id: str = Field(min_length=1)
+    code: str = Field(min_length=1)
+    message: str = Field(min_length=1)
+
+
+class LedgerIntegrity(Contract):
+    """The audit chain, every row it vouches for and every artifact it references."""
+
+    schema_version: Literal["1.0"] = "1.0"
+    events: int = Field(ge=0)
+    head_hash: str = Field(pattern=SHA256_PATTERN)
+    broken: ChainBreak | None = Field(description="The first break; None when intact")
+
+
 class HardStopInputs(Contract):
     """Inputs of every hard-stop check; a ``None`` input fails its check closed."""
 
     schema_version: Literal["1.0"] = "1.0"
+    ledger: LedgerIntegrity | None = None
     config: ConfigValidation | None = None
     drift: DriftReport | None = None
     risk: RiskViolations | None = None
@@ -355,6 +379,10 @@ class GateInputs(Contract):
     tca: TcaEvidence | None = None
     live_review: LiveReviewEvidence | None = None
     hard_stops: HardStopInputs = Field(default_factory=HardStopInputs)
+    absent: dict[str, str] = Field(
+        default_factory=dict,
+        description="Why an input is None (input name, or hard_stops.<check>, → reason); "
+                    "the gate that needed it fails closed and says why")
 
 
 # --------------------------------------------------------------------------- policy

@@ -68,8 +68,9 @@ class Findings:
         self.reasons.append(GateReason(code=self.code(stem), message=message,
                                        observed=observed, threshold=threshold))
 
-    def missing(self, name: str, what: str) -> None:
-        self.fail(f"{name}_MISSING", f"{what} is missing: the gate fails closed")
+    def missing(self, name: str, what: str, why: str | None = None) -> None:
+        because = f" ({why})" if why else ""
+        self.fail(f"{name}_MISSING", f"{what} is missing{because}: the gate fails closed")
 
     def ref(self, kind: str, evidence: Contract) -> None:
         """Record the evidence's content hash; evidence that has none fails the gate."""
@@ -114,8 +115,9 @@ class Findings:
             policy_checksum=ctx.policy_checksum)
 
 
-def evidence_missing(gate: GateId, what: str, ctx: Context) -> GateResult:
-    """The result of a gate whose whole evidence is absent."""
+def evidence_missing(gate: GateId, what: str, ctx: Context, why: str | None = None
+                     ) -> GateResult:
+    """The result of a gate whose whole evidence is absent (``why``: what went wrong)."""
     out = Findings(gate)
-    out.missing("EVIDENCE", what)
+    out.missing("EVIDENCE", what, why)
     return out.result(ctx)

@@ -52,12 +52,18 @@ def _strategy(inputs: GateInputs) -> str | None:
 EVALUATORS: dict[GateId, Callable[[GateInputs, Context], GateResult]] = {
     GateId.DATA: lambda i, ctx: evaluate_gate0(
         i.quality, ctx, dataset_id=i.bundle.inputs.dataset_id if i.bundle else None,
-        universe=i.bundle.candidate.universe if i.bundle else None),
-    GateId.ROBUSTNESS: lambda i, ctx: evaluate_gate1(i.bundle, i.trial_family, ctx),
-    GateId.PAPER: lambda i, ctx: evaluate_gate2(i.paper, ctx, strategy=_strategy(i)),
-    GateId.TCA: lambda i, ctx: evaluate_gate3(i.tca, ctx, strategy=_strategy(i)),
-    GateId.LIVE_REVIEW: lambda i, ctx: evaluate_gate4(i.live_review, ctx, strategy=_strategy(i)),
-    GateId.HARD_STOPS: lambda i, ctx: evaluate_hard_stops(i.hard_stops, ctx),
+        universe=i.bundle.candidate.universe if i.bundle else None,
+        why=i.absent.get("quality")),
+    GateId.ROBUSTNESS: lambda i, ctx: evaluate_gate1(
+        i.bundle, i.trial_family, ctx, why=i.absent.get("bundle"),
+        family_why=i.absent.get("trial_family")),
+    GateId.PAPER: lambda i, ctx: evaluate_gate2(i.paper, ctx, strategy=_strategy(i),
+                                                why=i.absent.get("paper")),
+    GateId.TCA: lambda i, ctx: evaluate_gate3(i.tca, ctx, strategy=_strategy(i),
+                                              why=i.absent.get("tca")),
+    GateId.LIVE_REVIEW: lambda i, ctx: evaluate_gate4(i.live_review, ctx, strategy=_strategy(i),
+                                                      why=i.absent.get("live_review")),
+    GateId.HARD_STOPS: lambda i, ctx: evaluate_hard_stops(i.hard_stops, ctx, i.absent),
 }
 
 

@@ -9,14 +9,15 @@ from torghut.gates.checks import Context, Findings, evidence_missing
 
 def evaluate_gate0(report: QualityReport | None, ctx: Context, *,
                    dataset_id: str | None = None,
-                   universe: tuple[str, ...] | None = None) -> GateResult:
+                   universe: tuple[str, ...] | None = None,
+                   why: str | None = None) -> GateResult:
     """Judge the data-quality report of the snapshot a candidate was researched on.
 
     ``dataset_id`` / ``universe``, when given, are what the candidate used: the report must
     be about that snapshot and cover every symbol of that universe.
     """
     if report is None:
-        return evidence_missing(GateId.DATA, "the data-quality report", ctx)
+        return evidence_missing(GateId.DATA, "the data-quality report", ctx, why)
     p = ctx.policy.gate0
     out = Findings(GateId.DATA)
     out.ref("quality_report", report)

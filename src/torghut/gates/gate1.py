@@ -17,9 +17,11 @@ from torghut.research.stats import ESTIMATORS, deflated_sharpe_ratio
 
 
 def evaluate_gate1(bundle: MetricsBundle | None, family: TrialFamily | None,
-                   ctx: Context) -> GateResult:
+                   ctx: Context, *, why: str | None = None,
+                   family_why: str | None = None) -> GateResult:
+    """``why`` / ``family_why``: why the bundle / the trial family is absent, if known."""
     if bundle is None:
-        return evidence_missing(GateId.ROBUSTNESS, "the research metrics bundle", ctx)
+        return evidence_missing(GateId.ROBUSTNESS, "the research metrics bundle", ctx, why)
     p = ctx.policy.gate1
     out = Findings(GateId.ROBUSTNESS)
     out.ref("metrics_bundle", bundle)
@@ -34,7 +36,7 @@ def evaluate_gate1(bundle: MetricsBundle | None, family: TrialFamily | None,
                 what="share of losing folds")
     s = bundle.statistics
     out.at_most("PBO", s.pbo.pbo if s.pbo else None, p.max_pbo, what="PBO")
-    _deflated_sharpe(bundle, family, out, ctx)
+    _deflated_sharpe(bundle, family, out, ctx, family_why)
     out.at_most("REALITY_CHECK_PVALUE", s.reality_check_pvalue, p.max_reality_check_pvalue,
                 what="reality-check p-value", strict=True)
     out.at_most("SPA_PVALUE", s.spa_pvalue_consistent, p.max_spa_pvalue,
@@ -51,10 +53,10 @@ def evaluate_gate1(bundle: MetricsBundle | None, family: TrialFamily | None,
 
 
 def _deflated_sharpe(bundle: MetricsBundle, family: TrialFamily | None, out: Findings,
-                     ctx: Context) -> None:
+                     ctx: Context, why: str | None) -> None:
     s = bundle.statistics
     if family is None:
-        out.missing("TRIAL_FAMILY", "the ledger's trial count for the strategy family")
+        out.missing("TRIAL_FAMILY", "the ledger's trial count for the strategy family", why)
         return
     out.ref("trial_family", family)
     out.observe("n_trials_family", family.n_trials)

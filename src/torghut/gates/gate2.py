@@ -20,10 +20,10 @@ from torghut.gates.checks import Context, Findings, evidence_missing
 
 
 def evaluate_gate2(paper: PaperEvidence | None, ctx: Context, *,
-                   strategy: str | None = None) -> GateResult:
+                   strategy: str | None = None, why: str | None = None) -> GateResult:
     """``strategy`` (TYPE@VERSION), when given, is the candidate the evidence must be about."""
     if paper is None:
-        return evidence_missing(GateId.PAPER, "the paper-run evidence", ctx)
+        return evidence_missing(GateId.PAPER, "the paper-run evidence", ctx, why)
     p = ctx.policy.gate2
     out = Findings(GateId.PAPER)
     out.ref("paper_evidence", paper)

@@ -7,9 +7,9 @@ from torghut.gates.checks import Context, Findings, evidence_missing
 
 
 def evaluate_gate3(tca: TcaEvidence | None, ctx: Context, *,
-                   strategy: str | None = None) -> GateResult:
+                   strategy: str | None = None, why: str | None = None) -> GateResult:
     if tca is None:
-        return evidence_missing(GateId.TCA, "the TCA evidence", ctx)
+        return evidence_missing(GateId.TCA, "the TCA evidence", ctx, why)
     p = ctx.policy.gate3
     out = Findings(GateId.TCA)
     out.ref("tca_evidence", tca)

@@ -12,10 +12,11 @@ from torghut.gates.checks import Context, Findings, evidence_missing
 
 
 def evaluate_gate4(review: LiveReviewEvidence | None, ctx: Context, *,
-                   strategy: str | None = None) -> GateResult:
+                   strategy: str | None = None, why: str | None = None) -> GateResult:
     """``strategy`` (TYPE@VERSION), when given, is the candidate the evidence must be about."""
     if review is None:
-        return evidence_missing(GateId.LIVE_REVIEW, "the live-review evidence", ctx)
+        return evidence_missing(GateId.LIVE_REVIEW, "the live-review evidence", ctx,
+                                why)
     p = ctx.policy.gate4
     out = Findings(GateId.LIVE_REVIEW)
     out.ref("live_review", review)

@@ -6,7 +6,7 @@ Each check reads one input contract fed by the part that measures it and fails c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from torghut.contracts.gates import (
     ConfigValidation,
@@ -15,6 +15,7 @@ from torghut.contracts.gates import (
     GateResult,
     HardStopInputs,
     KillSwitchState,
+    LedgerIntegrity,
     LlmReliability,
     RiskViolations,
     Severity,
@@ -29,7 +30,19 @@ def check_config(config: ConfigValidation, out: Findings, ctx: Context) -> None:
                  len(config.errors), 0)
 
 
+def check_ledger(ledger: LedgerIntegrity, out: Findings, ctx: Context) -> None:
+    """A ledger that no longer verifies cannot vouch for any evidence (control RTS-28)."""
+    out.observe("audit_events", ledger.events)
+    b = ledger.broken
+    if b is not None:  # control: RTS-28
+        out.fail("LEDGER_BROKEN", f"audit chain broken at seq {b.seq} ({b.table} row "
+                 f"{b.row_id}): {b.code}: {b.message}", b.code, None)
+
+
 def check_drift(drift: DriftReport, out: Findings, ctx: Context) -> None:
+    out.observe("runtime_deployed", drift.runtime_sha256 is not None)
+    if drift.runtime_sha256 is None:
+        return  # no runtime has applied any config: nothing deployed can drift
     if drift.gitops_sha256 != drift.runtime_sha256 or drift.differences:
         out.fail("GITOPS_DRIFT", "runtime config differs from GitOps: "
                  + (", ".join(drift.differences) or "hashes differ"),
@@ -68,6 +81,7 @@ def check_kill_switch(kill: KillSwitchState, out: Findings, ctx: Context) -> Non
 
 Check = Callable[..., None]
 CHECKS: tuple[tuple[str, str, Check], ...] = (
+    ("ledger", "LEDGER", check_ledger),
     ("config", "CONFIG", check_config),
     ("drift", "DRIFT", check_drift),
     ("risk", "RISK", check_risk),
@@ -76,12 +90,15 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
 )
 
 
-def evaluate_hard_stops(inputs: HardStopInputs, ctx: Context) -> GateResult:
+def evaluate_hard_stops(inputs: HardStopInputs, ctx: Context,
+                        absent: Mapping[str, str] | None = None) -> GateResult:
+    """Run every check; ``absent`` says why an input is missing (``hard_stops.<name>``)."""
     out = Findings(GateId.HARD_STOPS)
+    why = absent or {}
     for attr, name, check in CHECKS:
         value = getattr(inputs, attr)
         if value is None:
-            out.missing(name, f"the {attr.replace('_', ' ')} input")
+            out.missing(name, f"the {attr.replace('_', ' ')} input", why.get(f"hard_stops.{attr}"))
             continue
         out.ref(attr, value)
         check(value, out, ctx)
