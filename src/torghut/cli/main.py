@@ -10,6 +10,8 @@ import typer
 from torghut import __version__
 from torghut.cli import audit as audit_cli
 from torghut.cli import data as data_cli
+from torghut.cli import gates as gates_cli
+from torghut.cli import ledger as ledger_cli
 from torghut.cli import research as research_cli
 from torghut.cli import schemas as schemas_cli
 from torghut.cli import strategy as strategy_cli
@@ -30,6 +32,8 @@ app.add_typer(strategy_cli.app, name="strategy")
 app.add_typer(schemas_cli.app, name="schemas")
 app.add_typer(research_cli.app, name="research")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(gates_cli.app, name="gates")
+app.add_typer(ledger_cli.app, name="ledger")
 app.command("signals")(strategy_cli.signals)
 app.command("backtest")(backtest)
 

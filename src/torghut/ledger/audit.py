@@ -173,6 +173,24 @@ def record(session: Session, row: DeclarativeBase, *, actor: str, action: str, s
     return append_many(session, [event])[0]
 
 
+def row_check(session: Session, model: type[DeclarativeBase], row_id: str) -> str | None:
+    """``None`` if the row's stored content is what its audit event hashed, else a code
+    (``row_missing``, ``row_unvouched``, ``row_modified``) — one row's ``verify``."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    (key,) = table.primary_key.columns
+    found = session.connection().execute(select(table).where(key == row_id)).first()
+    if found is None:
+        return "row_missing"
+    vouched = session.execute(
+        select(AuditEventRow.payload_hash)
+        .where(AuditEventRow.ref_table == table.name, AuditEventRow.ref_id == str(row_id))
+        .order_by(AuditEventRow.seq.desc()).limit(1)).scalar_one_or_none()
+    if vouched is None:
+        return "row_unvouched"
+    text = canonical_payload(row_payload(table, found._mapping))
+    return None if sha256_hex(text.encode("utf-8")) == vouched else "row_modified"
+
+
 def _pk(table: Table, values: Mapping[str, Any]) -> str:
     (key,) = table.primary_key.columns  # every ledger table has a one-column key
     return str(values[key.name])

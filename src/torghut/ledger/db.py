@@ -135,7 +135,8 @@ class Ledger:
         engine = self.engine
         if engine.dialect.name == "postgresql":
             engine = engine.execution_options(isolation_level="REPEATABLE READ")
-        with Session(engine) as session, session.begin():
+        # Rows read here stay usable after the snapshot ends (nothing to expire: no writes).
+        with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
 
     def close(self) -> None:

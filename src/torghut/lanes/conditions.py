@@ -1,0 +1,141 @@
+"""Measure the hard-stop conditions (DESIGN.md "Lifecycle") from where they live.
+
+Each measurement reads the part that owns the fact — never a file someone wrote by hand:
+
+==============  =================================================================
+``ledger``      the audit chain, every row it vouches for, every artifact it cites
+``config``      the strategy catalog on GitOps ``main``, validated against the registry
+``drift``       GitOps ``main`` versus the config the runtime last recorded applying
+``risk``        execution/risk-control incidents (class B) still open in the ledger
+``llm``         the LLM advisory path's stage (off: Torghut ships none enabled)
+``kill_switch`` the latest kill-switch event in the ledger (latched, FIA-1)
+==============  =================================================================
+
+A measurement that cannot be taken is left ``None`` with the reason in ``absent``, so its
+check fails closed and says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from torghut.contracts.gates import (
+    ChainBreak,
+    ConfigValidation,
+    DriftReport,
+    HardStopInputs,
+    KillSwitchState,
+    LedgerIntegrity,
+    LlmReliability,
+    RiskViolation,
+    RiskViolations,
+    Severity,
+)
+from torghut.errors import TorghutError
+from torghut.gitops.manifests import CATALOG_PATH
+from torghut.gitops.repo import MAIN, show
+from torghut.ledger import Ledger, audit
+from torghut.ledger.models import AuditEventRow, Incident, KillSwitchEvent
+from torghut.strategies.catalog import validate_catalog_file
+from torghut.strategies.registry import Registry
+from torghut.workspace import Workspace
+
+#: The audit action the runtime records when it applies a config (payload: config_sha256).
+RUNTIME_APPLIED_ACTION = "runtime.config.applied"
+RISK_INCIDENT_CLASS = "B"  # plan-details "Incidents": execution / risk control
+_ENGAGED = {"engage": "halted", "halt": "halted", "reduce": "reducing"}
+
+
+@dataclass
+class Measured:
+    inputs: HardStopInputs
+    absent: dict[str, str] = field(default_factory=dict)
+
+
+def measure_hard_stops(ws: Workspace, ledger: Ledger, session: Session) -> Measured:
+    absent: dict[str, str] = {}
+    config = desired = None
+    try:
+        config, desired = measure_config(ws.gitops_dir)
+    except TorghutError as exc:
+        absent["hard_stops.config"] = absent["hard_stops.drift"] = str(exc)
+    inputs = HardStopInputs(
+        ledger=measure_ledger(session, ledger), config=config,
+        drift=measure_drift(session, desired) if desired is not None else None,
+        risk=measure_risk(session), llm=measure_llm(), kill_switch=measure_kill_switch(session))
+    return Measured(inputs, absent)
+
+
+def measure_ledger(session: Session, ledger: Ledger) -> LedgerIntegrity:
+    report = audit.verify(session, ledger.artifacts)
+    b = report.broken
+    broken = None if b is None else ChainBreak(seq=b.seq, table=b.table, row_id=b.row_id,
+                                               code=b.code, message=b.message)
+    return LedgerIntegrity(events=report.events, head_hash=report.head_hash, broken=broken)
+
+
+def desired_config_sha256(text: str) -> str:
+    """The hash the runtime reports for the config it applied (the catalog's bytes)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def measure_config(repo: Path) -> tuple[ConfigValidation, str]:
+    """Validate the catalog on ``main`` (schema and plugin resolution, as `strategy
+    validate-catalog` does); returns the validation and the desired-config hash."""
+    text = show(repo, CATALOG_PATH, MAIN)
+    if text is None:
+        raise TorghutError(f"no {CATALOG_PATH} on {MAIN}", file=repo, field="catalog")
+    with tempfile.TemporaryDirectory(prefix="torghut-main-") as tmp:
+        path = Path(tmp) / CATALOG_PATH
+        path.parent.mkdir(parents=True)
+        path.write_text(text, encoding="utf-8")
+        result = validate_catalog_file(path, Registry.from_entry_points())
+        errors = tuple(str(e).replace(tmp, f"{MAIN}:", 1) for e in result.errors)
+    digest = desired_config_sha256(text)
+    return ConfigValidation(config_sha256=digest, valid=not errors, errors=errors), digest
+
+
+def measure_drift(session: Session, desired: str) -> DriftReport:
+    applied = session.execute(
+        select(AuditEventRow.payload).where(AuditEventRow.action == RUNTIME_APPLIED_ACTION)
+        .order_by(AuditEventRow.seq.desc()).limit(1)).scalar_one_or_none()
+    runtime = None if applied is None else json.loads(applied).get("config_sha256")
+    differences = () if runtime in (None, desired) else ("strategy-catalog",)
+    return DriftReport(gitops_sha256=desired, runtime_sha256=runtime, differences=differences)
+
+
+def measure_risk(session: Session) -> RiskViolations:
+    """Each class-B incident's latest state (incident rows are history: newest wins)."""
+    latest: dict[str, Incident] = {}
+    for row in session.scalars(select(Incident).where(
+            Incident.incident_class == RISK_INCIDENT_CLASS).order_by(Incident.id)):
+        latest[row.incident_id] = row
+    return RiskViolations(violations=tuple(
+        RiskViolation(violation_id=i.incident_id, severity=_severity(i.severity),
+                      resolved=i.status == "closed")
+        for i in sorted(latest.values(), key=lambda r: r.incident_id)))
+
+
+def _severity(value: str) -> Severity:
+    # Incident severities beyond the three risk levels (e.g. "critical") count as high.
+    return Severity(value) if value in Severity.__members__.values() else Severity.HIGH
+
+
+def measure_llm() -> LlmReliability:
+    """Stage 0: no advisory path is enabled (control AI-M1: it could not act if it were)."""
+    return LlmReliability(advisory_stage=0, requests=0, error_ratio=None, latency_p95_ms=None)
+
+
+def measure_kill_switch(session: Session) -> KillSwitchState:
+    """The latched firm-wide state: the latest event decides (FIA-1)."""
+    last = session.scalars(select(KillSwitchEvent).order_by(KillSwitchEvent.id.desc())
+                           .limit(1)).first()
+    state = "active" if last is None else _ENGAGED.get(last.action, "active")
+    return KillSwitchState(state=state, scope="firm")  # type: ignore[arg-type]
