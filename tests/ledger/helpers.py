@@ -22,6 +22,8 @@ from torghut.ledger.models import (
     KillSwitchEvent,
     Promotion,
     PromotionDecision,
+    PullRequest,
+    PullRequestEvent,
     ResearchRun,
     StressMetric,
     Trial,
@@ -87,7 +89,14 @@ def one_of_each() -> list[Base]:
     incident = Incident(incident_id="inc-1", incident_class="B", severity="high",
                         status="open", summary="reject burst", evidence=[H], actor="ops")
     kill = KillSwitchEvent(action="engage", reason="drill", actor="ops", incident_id="inc-1")
-    return [run, trial, cand, fold, stress, decision, gate, promo, approval, incident, kill]
+    pr = PullRequest(id=1, provider="local", kind="promotion", candidate_id="cand-1",
+                     decision_id="dec-1", target="paper", branch="codex/promote-cand-1",
+                     base_sha="a" * 40, head_sha="b" * 40, title="Promote cand-1",
+                     body_sha256=H, evidence_sha256=H, proposer="promotion-agent")
+    pr_event = PullRequestEvent(pull_request_id=1, event="approved", actor="alice",
+                                head_sha="b" * 40, reasons=[], signature="c2ln")
+    return [run, trial, cand, fold, stress, decision, gate, promo, approval, incident, kill,
+            pr, pr_event]
 
 
 def record_all(ledger: Ledger) -> None:

@@ -229,6 +229,45 @@ class KillSwitchEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PullRequest(Base):
+    """A proposed change to the GitOps repo: a branch at a head commit (local or GitHub)."""
+
+    __tablename__ = "pull_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # promotion | identity | rollback
+    candidate_id: Mapped[str | None] = mapped_column(ForeignKey("candidates.id"), index=True)
+    decision_id: Mapped[str | None] = mapped_column(ForeignKey("promotion_decisions.id"))
+    target: Mapped[str | None] = mapped_column(String(16))
+    branch: Mapped[str] = mapped_column(String(255), unique=True)
+    base_sha: Mapped[str] = mapped_column(String(40))
+    head_sha: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(Text)
+    body_sha256: Mapped[str] = mapped_column(Hash)
+    evidence_sha256: Mapped[str | None] = mapped_column(Hash)
+    proposer: Mapped[str] = mapped_column(String(128))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PullRequestEvent(Base):
+    """approved / rejected (bound to ``head_sha``), merged (``merge_sha``) or closed."""
+
+    __tablename__ = "pull_request_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pull_request_id: Mapped[int] = mapped_column(ForeignKey("pull_requests.id"), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128))
+    head_sha: Mapped[str] = mapped_column(String(40))
+    merge_sha: Mapped[str | None] = mapped_column(String(40))
+    reasons: Mapped[list[Any]]
+    signature: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEventRow(Base):
     """A link of the audit chain (see :mod:`torghut.ledger.audit`).
 

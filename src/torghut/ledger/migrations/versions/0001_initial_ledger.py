@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from torghut.ledger.append_only import create_triggers, drop_triggers
+
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -24,39 +26,12 @@ HISTORY_TABLES = (
     "kill_switch_events", "audit_events",
 )
 
-_PG_FUNCTION = """
-CREATE FUNCTION torghut_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'torghut ledger: % is append-only (% refused)', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-END
-$$
-"""
-
-
 def _create_triggers() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(_PG_FUNCTION)
-        for table in HISTORY_TABLES:
-            op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                       "FOR EACH ROW EXECUTE FUNCTION torghut_append_only()")
-            op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                       "FOR EACH STATEMENT EXECUTE FUNCTION torghut_append_only()")
-        return
-    for table in HISTORY_TABLES:
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                       f"BEGIN SELECT RAISE(ABORT, 'torghut ledger: {table} is append-only "
-                       f"({verb} refused)'); END")
+    create_triggers(HISTORY_TABLES, with_function=True)
 
 
 def _drop_triggers() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION torghut_append_only() CASCADE")
-        return
-    for table in HISTORY_TABLES:
-        for verb in ("update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
+    drop_triggers(HISTORY_TABLES, with_function=True)
 
 
 def upgrade() -> None:
