@@ -31,7 +31,21 @@ from torghut.contracts.gates import (
     TcaEvidence,
     TrialFamily,
 )
+from torghut.contracts.governance import (
+    Identity,
+    IdentityFile,
+    IdentityKind,
+    Role,
+    SignedAction,
+)
 from torghut.contracts.research import MetricsBundle
+from torghut.contracts.runtime_config import (
+    FirmLimits,
+    KillSwitchTriggers,
+    RestrictedEntry,
+    RuntimeConfig,
+    StrategyLimits,
+)
 from torghut.contracts.simulation import BacktestMetrics, CostModel, ExecutionModel
 from torghut.contracts.splits import (
     CPCV,
@@ -75,6 +89,9 @@ SCHEMA_MODELS: tuple[type[Contract], ...] = (
     TcaEvidence,
     LiveReviewEvidence,
     HardStopInputs,
+    IdentityFile,
+    SignedAction,
+    RuntimeConfig,
 )
 
 __all__ = [
@@ -96,11 +113,16 @@ __all__ = [
     "ExpandingWalkForward",
     "FeatureVector",
     "FindingSeverity",
+    "FirmLimits",
     "GateInputs",
     "GatePolicy",
     "GateReport",
     "GateResult",
     "HardStopInputs",
+    "Identity",
+    "IdentityFile",
+    "IdentityKind",
+    "KillSwitchTriggers",
     "LiveReviewEvidence",
     "MetricsBundle",
     "Mode",
@@ -108,14 +130,19 @@ __all__ = [
     "QualityFinding",
     "QualityReport",
     "QualityThresholds",
+    "RestrictedEntry",
     "RiskProfile",
+    "Role",
     "RollingWalkForward",
+    "RuntimeConfig",
     "SignalQuality",
+    "SignedAction",
     "SourceKind",
     "SplitPolicy",
     "StrategyCatalog",
     "StrategyDefinition",
     "StrategyIntent",
+    "StrategyLimits",
     "TcaEvidence",
     "Timeframe",
     "TrialFamily",
