@@ -10,7 +10,10 @@ import pytest
 from tests.support import CliRunner, assert_one_line_error, tree_snapshot
 from torghut.errors import WorkspaceError
 from torghut.gates.policy import POLICY_PATH, default_policy, read_policy
+from torghut.gitops.bootstrap import WORKFLOW_PATH
 from torghut.gitops.manifests import CATALOG_PATH, KUSTOMIZATION_PATH, load_catalog
+from torghut.gitops.runtime_config import RUNTIME_CONFIG_PATH, read_runtime_config
+from torghut.governance.identities import IDENTITIES_PATH
 from torghut.workspace import Workspace, init_workspace
 
 
@@ -27,12 +30,17 @@ def test_init_creates_layout_and_gitops_main(tmp_path: Path) -> None:
     assert ws.ledger_url == f"sqlite:///{ws.root / 'ledger.db'}"
     assert _git(ws.gitops_dir, "rev-parse", "--abbrev-ref", "HEAD") == "main"
     tracked = _git(ws.gitops_dir, "ls-files").splitlines()
-    assert set(tracked) == {CATALOG_PATH, KUSTOMIZATION_PATH, POLICY_PATH}
+    assert set(tracked) == {CATALOG_PATH, KUSTOMIZATION_PATH, POLICY_PATH, RUNTIME_CONFIG_PATH,
+                            IDENTITIES_PATH, WORKFLOW_PATH}
+    assert _git(ws.gitops_dir, "rev-list", "--count", "main") == "1"
     assert read_policy(ws.gitops_dir / POLICY_PATH) == default_policy()
+    runtime = read_runtime_config(ws.gitops_dir / RUNTIME_CONFIG_PATH)
+    assert runtime.mode == "paper"
     assert _git(ws.gitops_dir, "status", "--porcelain") == ""
     catalog = load_catalog(ws.gitops_dir / CATALOG_PATH)
     assert {s.strategy_type for s in catalog.strategies} >= {"tsmom", "mean_reversion"}
     assert all(not s.enabled for s in catalog.strategies)
+    assert set(runtime.limits) == {s.strategy_id for s in catalog.strategies}
 
 
 def test_init_refuses_existing_workspace_and_force_keeps_data(tmp_path: Path) -> None:

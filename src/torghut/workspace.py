@@ -129,7 +129,9 @@ def init_workspace(root: Path, *, force: bool = False, name: str | None = None) 
     """Create (or, with ``force``, repair) a workspace. Never deletes or overwrites data.
 
     Without ``force`` an existing workspace is refused. With ``force`` only missing parts
-    are created; existing settings, datasets, keys and the GitOps history are kept.
+    are created; existing settings, datasets, keys and the GitOps history are kept (files
+    missing from GitOps ``main`` are added in one commit; see
+    :func:`torghut.gitops.bootstrap.ensure_gitops_repo`).
     """
     from torghut.gitops.bootstrap import ensure_gitops_repo
 
@@ -148,5 +150,5 @@ def init_workspace(root: Path, *, force: bool = False, name: str | None = None) 
     for folder in (ws.datasets_dir, ws.artifacts_dir, ws.keys_dir):
         folder.mkdir(exist_ok=True)
     os.chmod(ws.keys_dir, 0o700)
-    ensure_gitops_repo(ws.gitops_dir)
+    ensure_gitops_repo(ws.gitops_dir, ws.keys_dir)
     return ws

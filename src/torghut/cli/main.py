@@ -9,8 +9,10 @@ import typer
 
 from torghut import __version__
 from torghut.cli import audit as audit_cli
+from torghut.cli import config as config_cli
 from torghut.cli import data as data_cli
 from torghut.cli import gates as gates_cli
+from torghut.cli import identity as identity_cli
 from torghut.cli import ledger as ledger_cli
 from torghut.cli import research as research_cli
 from torghut.cli import schemas as schemas_cli
@@ -32,6 +34,8 @@ app.add_typer(strategy_cli.app, name="strategy")
 app.add_typer(schemas_cli.app, name="schemas")
 app.add_typer(research_cli.app, name="research")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(config_cli.app, name="config")
+app.add_typer(identity_cli.app, name="identity")
 app.add_typer(gates_cli.app, name="gates")
 app.add_typer(ledger_cli.app, name="ledger")
 app.command("signals")(strategy_cli.signals)

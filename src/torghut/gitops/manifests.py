@@ -63,11 +63,19 @@ def render_catalog_configmap(catalog: StrategyCatalog) -> str:
     return dump_yaml(cm)
 
 
+RUNTIME_CONFIGMAP = "torghut-runtime-config"
+RUNTIME_CONFIG_FILE = "runtime-config.yaml"
+
+
 def render_kustomization() -> str:
+    """The catalog ConfigMap, and the runtime config wrapped by a ``configMapGenerator`` so
+    a cluster mounts exactly the reviewed file (identities and the gate policy are read by
+    Torghut from git, not deployed)."""
     return dump_yaml({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": ["strategy-catalog.yaml"],
+        "configMapGenerator": [{"name": RUNTIME_CONFIGMAP, "files": [RUNTIME_CONFIG_FILE]}],
     })
 
 
