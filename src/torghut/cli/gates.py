@@ -71,6 +71,7 @@ def evaluate(
                    "target": target, "reason_codes": list(decided.report.reason_codes),
                    "policy_origin": source.origin, "input_hashes": decided.input_hashes,
                    "report_hash": decided.report_hash, "report": decided.report,
+                   "frozen": decided.frozen,
                    "report_dir": str(folder)})
     else:
         _print(decided, source.origin, folder)
@@ -132,4 +133,7 @@ def _print(decided: Decided, origin: str, folder: Path) -> None:
             console.print(f"      deflated by N = {n} trials recorded for the family",
                           markup=False)
     console.print(f"Recorded decision {decided.decision_id}", markup=False, soft_wrap=True)
+    if decided.frozen:
+        console.print("The candidate is now FROZEN: too many consecutive denied decisions "
+                      "(policy freeze_after_failures); propose a new candidate.", markup=False)
     console.print(f"Report: {folder / 'report.md'}", markup=False, soft_wrap=True)

@@ -503,6 +503,9 @@ class GatePolicy(PolicySection):
     schema_version: Literal["1.0"] = "1.0"
     policy_version: str = Field(default="1.0.0", pattern=SEMVER_PATTERN,
                                 description="Bump on every threshold change")
+    freeze_after_failures: int = Field(
+        default=3, ge=1, description="Consecutive denied decisions that freeze a candidate "
+        "(it must be re-proposed as a new candidate)")
     gate0: Gate0Policy = Field(default_factory=Gate0Policy, description="Data quality")
     gate1: Gate1Policy = Field(default_factory=Gate1Policy, description="Robustness")
     gate2: Gate2Policy = Field(default_factory=Gate2Policy,

@@ -16,6 +16,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from torghut.errors import TorghutError
 from torghut.gitops.manifests import CATALOG_KEY, CATALOG_PATH
+from torghut.gitops.runtime_config import RUNTIME_CONFIG_PATH
 from torghut.yamlio import dump_yaml, load_yaml_text
 
 
@@ -45,3 +46,21 @@ def _upsert(strategies: CommentedSeq, entry: Mapping[str, Any]) -> None:
                     item[key] = value  # existing keys keep their position
             return
     strategies.append(CommentedMap(entry))
+
+
+def ensure_strategy_limits(runtime_config_text: str, strategy_id: str,
+                           limits: Mapping[str, Any]) -> str:
+    """Add RTS-8 limits for ``strategy_id`` unless it has some (reviewed limits stay)."""
+    doc = load_yaml_text(runtime_config_text, file=RUNTIME_CONFIG_PATH)
+    if not isinstance(doc, CommentedMap):
+        raise TorghutError("the runtime config is not a mapping", file=RUNTIME_CONFIG_PATH)
+    table = doc.get("limits")
+    if table is None:
+        table = doc["limits"] = CommentedMap()
+    if not isinstance(table, CommentedMap):
+        raise TorghutError("must be a mapping of strategy_id to limits",
+                           file=RUNTIME_CONFIG_PATH, field="limits")
+    if strategy_id in table:
+        return runtime_config_text
+    table[strategy_id] = CommentedMap(limits)
+    return dump_yaml(doc)

@@ -3,7 +3,7 @@
 :func:`collect` reads every input the target's gates need from the part that measured it
 — the research bundle from the artifact store, the data-quality report recomputed from the
 dataset snapshot, the strategy family's trial count from the ledger, the hard-stop
-conditions (:mod:`torghut.lanes.conditions`) and, for Gates 2–4, evidence files the runtime
+conditions (:mod:`torghut.ops.conditions`) and, for Gates 2–4, evidence files the runtime
 and ops write. Whatever cannot be read is ``None`` with the reason, and the gate that
 needed it fails closed saying why.
 
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from torghut.contracts.base import Contract, canonical_json, sha256_text
 from torghut.contracts.datasets import QualityReport
 from torghut.contracts.gates import (
+    Decision,
     GateId,
     GateInputs,
     GatePolicy,
@@ -47,10 +48,11 @@ from torghut.faults import failpoint
 from torghut.gates.engine import REQUIRED, evaluate
 from torghut.gates.policy import POLICY_PATH, canonical_policy, parse_policy, read_policy
 from torghut.gitops.repo import MAIN, show
-from torghut.lanes.conditions import measure_hard_stops
+from torghut.governance.lifecycle import freeze_if_repeated
 from torghut.lanes.research import trial_family
 from torghut.ledger import Ledger, audit
 from torghut.ledger.models import Candidate, GateResultRow, PromotionDecision, ResearchRun
+from torghut.ops.conditions import measure_hard_stops
 from torghut.workspace import Workspace
 
 #: Every input a decision can read, in report order, with its contract.
@@ -85,6 +87,7 @@ class Decided:
     report: GateReport
     input_hashes: dict[str, Any]
     report_hash: str
+    frozen: bool = False  # this deny froze the candidate (policy freeze_after_failures)
 
 
 # ----------------------------------------------------------------------------- policy
@@ -264,7 +267,9 @@ def record_decision(ledger: Ledger, inputs: GateInputs, report: GateReport,
                 policy_checksum=result.policy_checksum, evaluated_at=result.evaluated_at)
             audit.record(session, row, actor=actor, action="gates.result.record",
                           subject=subject, artifact_refs=(report_hash,))
-    return Decided(did, report, hashes, report_hash)
+        frozen = (report.decision is Decision.DENY and freeze_if_repeated(
+            session, inputs.candidate_id, policy.freeze_after_failures, actor=actor))
+    return Decided(did, report, hashes, report_hash, frozen)
 
 
 def _decision_row(did: str, report: GateReport, hashes: dict[str, Any],

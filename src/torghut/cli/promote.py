@@ -1,0 +1,142 @@
+"""``torghut validate signoff`` and ``torghut promote propose|approve|merge|status``."""
+
+from __future__ import annotations
+
+import typer
+
+from torghut.cli.common import JSON_OPTION, console, emit_json, workspace
+from torghut.errors import TorghutError
+from torghut.gitops.merge import LocalProvider
+from torghut.gitops.pulls import PullRequestProvider
+from torghut.lanes import promotion
+from torghut.ledger import open_ledger
+
+validate_app = typer.Typer(help="The validation lane's sign-off.", no_args_is_help=True)
+app = typer.Typer(help="Promotion pull requests: propose, approve, merge, status.",
+                  no_args_is_help=True)
+
+AS_OPTION = typer.Option(..., "--as", metavar="IDENTITY", show_default=False,
+                         help="The identity acting (signs with keys/IDENTITY.key).")
+PROVIDER_OPTION = typer.Option("local", "--provider", help="local (branch + ledger record, "
+                               "real git merge) or github (REST API; env TORGHUT_GITHUB_REPO, "
+                               "GITHUB_TOKEN).")
+
+
+def provider_named(name: str) -> PullRequestProvider:
+    if name == "local":
+        return LocalProvider()
+    if name == "github":
+        from torghut.gitops.github import GithubProvider, GithubSettings
+
+        return GithubProvider(GithubSettings.from_env())
+    raise TorghutError(f"unknown provider {name!r} (local, github)", field="--provider")
+
+
+@validate_app.command("signoff")
+def signoff(ctx: typer.Context,
+            candidate: str = typer.Argument(..., help="Candidate id (or unique prefix)."),
+            as_identity: str = AS_OPTION,
+            reject: bool = typer.Option(False, "--reject", help="Reject readiness instead."),
+            reason: str | None = typer.Option(None, "--reason", help="Why (required with "
+                                              "--reject)."),
+            json_out: bool = JSON_OPTION) -> None:
+    """Sign off a candidate's readiness after Gate 0 + Gate 1 (→ validated), or reject it."""
+    if reject and not reason:
+        raise TorghutError("--reject needs --reason", field="--reason")
+    ws = workspace(ctx)
+    ledger = open_ledger(ws)
+    try:
+        state = promotion.signoff(ws, ledger, candidate, as_identity=as_identity,
+                                  reject=reject, reason=reason)
+    finally:
+        ledger.close()
+    if json_out:
+        emit_json({"candidate": candidate, "state": state.value})
+    else:
+        console.print(f"candidate {candidate} is now {state.value}", markup=False)
+
+
+@app.command("propose")
+def propose(ctx: typer.Context,
+            candidate: str = typer.Argument(..., help="Candidate id (or unique prefix)."),
+            target: str = typer.Option("paper", "--target", help="Mode to promote to."),
+            as_identity: str = AS_OPTION, provider: str = PROVIDER_OPTION,
+            json_out: bool = JSON_OPTION) -> None:
+    """Open a promotion pull request on a new codex/promote-… branch."""
+    if target != "paper":
+        raise TorghutError("only --target paper is promoted by pull request; live needs "
+                           "Gate 4 and a live review", field="--target")
+    ws = workspace(ctx)
+    ledger = open_ledger(ws)
+    try:
+        done = promotion.propose(ws, ledger, candidate, as_identity=as_identity,
+                                 target=target, provider=provider_named(provider))
+    finally:
+        ledger.close()
+    if json_out:
+        emit_json({"pull_request": done.pr_id, "branch": done.branch,
+                   "head_sha": done.head_sha, "url": done.url})
+    else:
+        console.print(f"Opened pull request {done.pr_id}: {done.branch} at "
+                      f"{done.head_sha[:12]}" + (f" ({done.url})" if done.url else ""),
+                      markup=False, soft_wrap=True)
+
+
+@app.command("approve")
+def approve(ctx: typer.Context, pr: int = typer.Argument(..., help="Pull request id."),
+            as_identity: str = AS_OPTION,
+            reject: bool = typer.Option(False, "--reject", help="Reject instead."),
+            reason: str | None = typer.Option(None, "--reason", help="Why."),
+            json_out: bool = JSON_OPTION) -> None:
+    """Approve (or reject) a pull request's head commit, as a human approver."""
+    if reject and not reason:
+        raise TorghutError("--reject needs --reason", field="--reason")
+    ws = workspace(ctx)
+    ledger = open_ledger(ws)
+    try:
+        verdict = promotion.approve(ws, ledger, pr, as_identity=as_identity, reject=reject,
+                                    reason=reason)
+    finally:
+        ledger.close()
+    if json_out:
+        emit_json({"pull_request": pr, "verdict": verdict})
+    else:
+        console.print(f"pull request {pr} {verdict} by {as_identity}", markup=False)
+
+
+@app.command("merge")
+def merge(ctx: typer.Context, pr: int = typer.Argument(..., help="Pull request id."),
+          as_identity: str = AS_OPTION, provider: str = PROVIDER_OPTION,
+          json_out: bool = JSON_OPTION) -> None:
+    """Merge an approved pull request into GitOps main (every precondition re-checked)."""
+    ws = workspace(ctx)
+    ledger = open_ledger(ws)
+    try:
+        sha = promotion.merge(ws, ledger, pr, as_identity=as_identity,
+                              provider=provider_named(provider))
+    finally:
+        ledger.close()
+    if json_out:
+        emit_json({"pull_request": pr, "merge_sha": sha})
+    else:
+        console.print(f"merged pull request {pr} into main at {sha[:12]}", markup=False)
+
+
+@app.command("status")
+def status(ctx: typer.Context,
+           pr: int | None = typer.Argument(None, help="One pull request (default: all)."),
+           json_out: bool = JSON_OPTION) -> None:
+    """Pull requests with their reviews, merges and the candidate's lifecycle state."""
+    ws = workspace(ctx)
+    ledger = open_ledger(ws)
+    try:
+        rows = promotion.status(ws, ledger, pr)
+    finally:
+        ledger.close()
+    if json_out:
+        emit_json(rows)
+        return
+    for r in rows:
+        console.print(f"#{r['id']:<4} {r['state']:<9} {r['kind']:<10} {r['branch']}  "
+                      f"by {r['proposer']}  candidate: {r['candidate_state'] or '—'}",
+                      markup=False, soft_wrap=True)

@@ -1,0 +1,399 @@
+"""The validation sign-off and the promotion lane: propose → approve → merge, all signed.
+
+Every step goes through the governance guard (signature, role, separation of duties) and the
+candidate state machine (:mod:`torghut.governance.lifecycle`); a refusal is audited as
+``governance.refused`` and changes nothing. Each step's rows, its lifecycle move and its
+signed audit event are written in one transaction.
+
+Git is the source of truth for the config: a merge first moves ``main`` (compare-and-swap)
+and is then recorded. If a crash falls between the two, :func:`recover_merges` (run by
+every promotion command) finds the merge commit by its ``Torghut-Pull-Request`` trailer and
+records it, so ``main`` and the ledger always converge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from torghut.contracts.gates import GateReport
+from torghut.contracts.research import MetricsBundle
+from torghut.errors import NotFoundError
+from torghut.faults import failpoint
+from torghut.gates.policy import policy_checksum
+from torghut.gates.report import TITLES
+from torghut.gitops.manifests import CATALOG_PATH
+from torghut.gitops.merge import PR_TRAILER, LocalProvider, MergeRefused, find_merge
+from torghut.gitops.patch import ensure_strategy_limits, upsert_catalog_entry
+from torghut.gitops.pulls import PullRequestProvider, PullRequestRef
+from torghut.gitops.repo import MAIN, Author, RefMoved, commit_files, rev_parse, show, update_ref
+from torghut.gitops.runtime_config import RUNTIME_CONFIG_PATH
+from torghut.governance import guard
+from torghut.governance.identities import lookup
+from torghut.governance.lifecycle import State, check_forward, current_state, transition
+from torghut.governance.refusal import Refusal
+from torghut.governance.rights import Action
+from torghut.lanes.validation import find_candidate, gitops_policy
+from torghut.ledger import Ledger, audit
+from torghut.ledger.models import (
+    Approval,
+    Candidate,
+    PullRequest,
+    PullRequestEvent,
+    ResearchRun,
+)
+from torghut.workspace import Workspace
+
+RECOVERY_ACTOR = "torghut-recovery"
+
+
+def _refused(ledger: Ledger, actor: str, action: Action, subject: str, exc: Refusal) -> Refusal:
+    """Audit a lane-level refusal exactly like the guard audits its own."""
+    guard.record_refusal(ledger, actor, action.value, subject, exc)
+    return exc
+
+
+def _author(ledger: Ledger, session: Session, candidate: Candidate) -> MetricsBundle:
+    run = session.get(ResearchRun, candidate.run_id)
+    if run is None or run.bundle_hash is None:
+        raise NotFoundError("the candidate's research bundle is not recorded",
+                            field="candidate")
+    return MetricsBundle.model_validate_json(ledger.artifacts.get(run.bundle_hash))
+
+
+def _checked_forward(ws: Workspace, ledger: Ledger, actor: str, action: Action,
+                     candidate_id: str, dst: State) -> tuple[Any, str]:
+    """Lifecycle preconditions for ``dst`` (refusals audited); (evidence, policy checksum)."""
+    policy = gitops_policy(ws).policy
+    checksum = policy_checksum(policy)
+    with ledger.read() as session:
+        try:
+            return check_forward(ws, ledger, session, candidate_id, dst, policy,
+                                 checksum), checksum
+        except Refusal as exc:
+            raise _refused(ledger, actor, action, f"candidate:{candidate_id}", exc) from None
+
+
+# ----------------------------------------------------------------------------- sign-off
+
+
+def signoff(ws: Workspace, ledger: Ledger, candidate_ref: str, *, as_identity: str,
+            reject: bool = False, reason: str | None = None) -> State:
+    """Validation signs off readiness (→ validated) or rejects (→ rejected)."""
+    with ledger.read() as session:
+        cand = find_candidate(session, candidate_ref)
+        author = _author(ledger, session, cand).candidate.author
+    subject = f"candidate:{cand.id}"
+    dst = State.REJECTED if reject else State.VALIDATED
+    evidence = None
+    if not reject:
+        evidence, _ = _checked_forward(ws, ledger, as_identity, Action.VALIDATION_SIGNOFF,
+                                       cand.id, dst)
+    refs = (evidence.report_hash,) if evidence is not None and evidence.report_hash else ()
+    signed = guard.check(ws, ledger, as_identity, Action.VALIDATION_SIGNOFF, subject,
+                         {"verdict": dst.value, "reason": reason,
+                          "decision_id": evidence.decision_id if evidence else None},
+                         evidence_refs=refs, author=author)
+    with ledger.write() as session:
+        transition(session, cand.id, dst, actor=as_identity,
+                   decision_id=evidence.decision_id if evidence else None,
+                   reasons=(reason,) if reason else (), artifact_refs=refs)
+        guard.record(session, signed, evidence_refs=refs)
+    return dst
+
+
+# ----------------------------------------------------------------------------- propose
+
+
+@dataclass(frozen=True)
+class Proposed:
+    pr_id: int
+    branch: str
+    head_sha: str
+    url: str | None
+
+
+def branch_name(candidate_id: str, now: datetime) -> str:
+    return f"codex/promote-{candidate_id[:12]}-{now.astimezone(UTC):%Y%m%d%H%M}"
+
+
+def catalog_entry(bundle: MetricsBundle, params: dict[str, Any], mode: str) -> dict[str, Any]:
+    spec = bundle.candidate
+    return {"strategy_id": spec.name, "strategy_type": spec.strategy_type,
+            "version": spec.version, "params": params, "enabled": True, "mode": mode}
+
+
+def strategy_limits(bundle: MetricsBundle) -> dict[str, Any]:
+    """RTS-8 limits a new strategy starts with (reviewers see and may tighten them)."""
+    spec = bundle.candidate
+    return {"instruments": list(spec.universe), "max_order_value": float(spec.capital) / 4,
+            "max_orders_per_day": 500, "max_position_notional": float(spec.capital),
+            "venues": ["paper"]}
+
+
+def propose(ws: Workspace, ledger: Ledger, candidate_ref: str, *, as_identity: str,
+            target: str = "paper", provider: PullRequestProvider | None = None,
+            now: datetime | None = None) -> Proposed:
+    """Open the promotion pull request of a validated candidate."""
+    provider = provider or LocalProvider()
+    now = now or datetime.now(UTC)
+    recover_merges(ws, ledger)
+    with ledger.read() as session:
+        cand = find_candidate(session, candidate_ref)
+        bundle = _author(ledger, session, cand)
+    subject = f"candidate:{cand.id}"
+    evidence, _ = _checked_forward(ws, ledger, as_identity, Action.PROMOTION_PROPOSE, cand.id,
+                                   State.PR_OPEN)
+    refs = (evidence.report_hash,) if evidence.report_hash else ()
+    branch = branch_name(cand.id, now)
+    signed = guard.check(ws, ledger, as_identity, Action.PROMOTION_PROPOSE, subject,
+                         {"branch": branch, "target": target,
+                          "decision_id": evidence.decision_id}, evidence_refs=refs)
+    report = GateReport.model_validate_json(ledger.artifacts.get(evidence.report_hash or ""))
+    repo = ws.gitops_dir
+    base = rev_parse(repo, MAIN)
+    files = _promotion_files(repo, bundle, cand.params, target)
+    title = f"Promote {bundle.candidate.name} ({bundle.inputs.strategy}) to {target}"
+    message = (f"{title}\n\n{_trailers(cand.id, evidence.decision_id, evidence.report_hash)}")
+    head = commit_files(repo, parent=base or "", files=files, message=message,
+                        author=Author.of(as_identity))
+    try:
+        update_ref(repo, branch, head, None)
+    except RefMoved:
+        raise _refused(ledger, as_identity, Action.PROMOTION_PROPOSE, subject, Refusal(
+            "BRANCH_EXISTS", f"branch {branch!r} already exists; branch names are never "
+            "reused")) from None
+    body = pr_body(cand.id, report, evidence.decision_id, bundle)
+    published = provider.publish(repo, PullRequestRef(branch, head), title=title, body=body)
+    body_hash = ledger.artifacts.put(body.encode("utf-8"))
+    with ledger.write() as session:
+        pr = PullRequest(provider=provider.name, kind="promotion", candidate_id=cand.id,
+                         decision_id=evidence.decision_id, target=target, branch=branch,
+                         base_sha=base or "", head_sha=head, title=title,
+                         body_sha256=body_hash, evidence_sha256=evidence.report_hash,
+                         proposer=as_identity, external_id=published.external_id,
+                         url=published.url)
+        audit.record(session, pr, actor=as_identity, action="promotion.pr.open",
+                     subject=subject, artifact_refs=(body_hash, *refs))
+        transition(session, cand.id, State.PR_OPEN, actor=as_identity,
+                   decision_id=evidence.decision_id, patch_ref=f"pr:{pr.id}",
+                   artifact_refs=refs)
+        guard.record(session, signed, evidence_refs=refs,
+                     outcome={"pull_request": pr.id, "branch": branch, "head_sha": head})
+    return Proposed(pr.id, branch, head, published.url)
+
+
+def _promotion_files(repo: Any, bundle: MetricsBundle, params: dict[str, Any],
+                     mode: str) -> dict[str, str | None]:
+    catalog = show(repo, CATALOG_PATH, MAIN)
+    runtime = show(repo, RUNTIME_CONFIG_PATH, MAIN)
+    if catalog is None or runtime is None:
+        raise NotFoundError(f"GitOps main lacks {CATALOG_PATH} or {RUNTIME_CONFIG_PATH}",
+                            file=repo)
+    return {CATALOG_PATH: upsert_catalog_entry(catalog, catalog_entry(bundle, params, mode)),
+            RUNTIME_CONFIG_PATH: ensure_strategy_limits(runtime, bundle.candidate.name,
+                                                        strategy_limits(bundle))}
+
+
+def _trailers(candidate_id: str, decision_id: str, evidence: str | None) -> str:
+    return (f"Torghut-Candidate: {candidate_id}\nTorghut-Decision: {decision_id}\n"
+            f"Torghut-Evidence: {evidence}\n")
+
+
+def pr_body(candidate_id: str, report: GateReport, decision_id: str,
+            bundle: MetricsBundle) -> str:
+    """The pull request's description: what changes, the gate table, the evidence."""
+    s = bundle.statistics
+    rows = [f"| {TITLES[r.gate_id.value]} | **{r.status.value.upper()}** | "
+            + (", ".join(f"`{x.code}`" for x in r.reasons) or "—") + " |"
+            for r in report.results]
+    lines = [
+        f"Promotes candidate `{candidate_id}` ({bundle.inputs.strategy}, "
+        f"`{bundle.candidate.name}`) to **{report.target.value}**.", "",
+        "This is a **material change** (RTS-11): a strategy is enabled; review the catalog "
+        "entry and its RTS-8 limits.", "",
+        "| gate | status | reasons |", "|---|---|---|", *rows, "",
+        f"- decision: `{decision_id}` (policy {report.policy_version}, "
+        f"`{report.policy_checksum[:12]}…`, code {report.code_version})",
+        f"- out-of-sample Sharpe (annual): {s.oos.sharpe_annual}; DSR {s.dsr}; PBO "
+        f"{s.pbo.pbo if s.pbo else None}",
+        f"- evidence: report `{report.content_hash()}`; reproduce with `torghut ledger "
+        f"reproduce {decision_id[:12]}`",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- review
+
+
+def find_pr(session: Session, pr_id: int) -> PullRequest:
+    row = session.get(PullRequest, pr_id)
+    if row is None:
+        raise NotFoundError(f"no pull request {pr_id} in the ledger (`torghut promote "
+                            "status` lists them)", field="pull_request")
+    return row
+
+
+def pr_events(session: Session, pr_id: int) -> list[PullRequestEvent]:
+    return list(session.scalars(select(PullRequestEvent)
+                                .where(PullRequestEvent.pull_request_id == pr_id)
+                                .order_by(PullRequestEvent.id)))
+
+
+def approve(ws: Workspace, ledger: Ledger, pr_id: int, *, as_identity: str,
+            reject: bool = False, reason: str | None = None) -> str:
+    """An approver approves (or rejects) the pull request's current head sha."""
+    recover_merges(ws, ledger)
+    with ledger.read() as session:
+        pr = find_pr(session, pr_id)
+        cand = session.get(Candidate, pr.candidate_id) if pr.candidate_id else None
+        author = _author(ledger, session, cand).candidate.author if cand else None
+        closed = [e.event for e in pr_events(session, pr_id) if e.event in ("merged", "closed")]
+    subject = f"pr:{pr_id}"
+    head = rev_parse(ws.gitops_dir, f"refs/heads/{pr.branch}")
+    problem = ("PR_CLOSED", f"pull request {pr_id} is {closed[0]}") if closed else (
+        ("HEAD_MOVED", f"branch {pr.branch!r} is at {(head or 'nothing')[:12]}, not the "
+         f"proposed {pr.head_sha[:12]}") if head != pr.head_sha else None)
+    if problem is not None:
+        raise _refused(ledger, as_identity, Action.PROMOTION_APPROVE, subject,
+                       Refusal(*problem))
+    verdict = "rejected" if reject else "approved"
+    refs = (pr.evidence_sha256,) if pr.evidence_sha256 else ()
+    signed = guard.check(ws, ledger, as_identity, Action.PROMOTION_APPROVE, subject,
+                         {"verdict": verdict, "head_sha": pr.head_sha, "reason": reason},
+                         evidence_refs=refs, proposer=pr.proposer, author=author)
+    identity = lookup(ws.gitops_dir, as_identity)
+    with ledger.write() as session:
+        event = PullRequestEvent(pull_request_id=pr_id, event=verdict, actor=as_identity,
+                                 head_sha=pr.head_sha, reasons=[reason] if reason else [],
+                                 signature=signed.signature)
+        audit.record(session, event, actor=as_identity, action=f"promotion.pr.{verdict}",
+                     subject=subject, artifact_refs=refs)
+        if pr.candidate_id is not None:
+            state = transition(session, pr.candidate_id,
+                               State.REJECTED if reject else State.APPROVED, actor=as_identity,
+                               decision_id=pr.decision_id, patch_ref=f"pr:{pr_id}",
+                               reasons=(reason,) if reason else ())
+            audit.record(session, Approval(promotion_id=state.id, approver=as_identity,
+                                           role=identity.roles[0].value if identity.roles
+                                           else "approver", verdict=verdict,
+                                           reasons=[reason] if reason else [],
+                                           signature=signed.signature),
+                         actor=as_identity, action="promotion.approval.record",
+                         subject=subject)
+        guard.record(session, signed, evidence_refs=refs)
+    return verdict
+
+
+# ----------------------------------------------------------------------------- merge
+
+
+def merge(ws: Workspace, ledger: Ledger, pr_id: int, *, as_identity: str,
+          provider: PullRequestProvider | None = None) -> str:
+    """Merge an approved pull request into ``main`` (module docstring); the merge sha."""
+    provider = provider or LocalProvider()
+    recover_merges(ws, ledger)
+    subject = f"pr:{pr_id}"
+    with ledger.read() as session:
+        pr = find_pr(session, pr_id)
+        events = pr_events(session, pr_id)
+    approval = _approval(ws, events, pr)
+    if isinstance(approval, Refusal):
+        raise _refused(ledger, as_identity, Action.PROMOTION_MERGE, subject, approval)
+    evidence = None
+    if pr.candidate_id is not None:
+        evidence, _ = _checked_forward(ws, ledger, as_identity, Action.PROMOTION_MERGE,
+                                       pr.candidate_id, State.PAPER)
+    refs = (pr.evidence_sha256,) if pr.evidence_sha256 else ()
+    signed = guard.check(ws, ledger, as_identity, Action.PROMOTION_MERGE, subject,
+                         {"head_sha": approval.head_sha, "approved_by": approval.actor},
+                         evidence_refs=refs)
+    message = (f"Merge pull request {pr_id} from {pr.branch}\n\n{pr.title}\n\n"
+               f"{PR_TRAILER}: {pr_id}\nTorghut-Approved-By: {approval.actor}\n")
+    ref = PullRequestRef(pr.branch, approval.head_sha, external_id=pr.external_id)
+    try:
+        merge_sha = provider.merge(ws.gitops_dir, ref, message=message)
+    except MergeRefused as exc:
+        raise _refused(ledger, as_identity, Action.PROMOTION_MERGE, subject,
+                       Refusal(exc.code, exc.message)) from None
+    failpoint("promote.merge.before_record")
+    with ledger.write() as session:
+        _record_merge(session, pr, merge_sha, as_identity,
+                      evidence.decision_id if evidence else pr.decision_id)
+        guard.record(session, signed, evidence_refs=refs, outcome={"merge_sha": merge_sha})
+    return merge_sha
+
+
+def _approval(ws: Workspace, events: list[PullRequestEvent],
+              pr: PullRequest) -> PullRequestEvent | Refusal:
+    """The approval a merge relies on, or why there is none."""
+    if any(e.event in ("merged", "closed") for e in events):
+        return Refusal("PR_CLOSED", f"pull request {pr.id} is already merged or closed")
+    verdicts = [e for e in events if e.event in ("approved", "rejected")]
+    if not verdicts or verdicts[-1].event != "approved":
+        return Refusal("NOT_APPROVED", f"pull request {pr.id} has no standing approval")
+    approval = verdicts[-1]
+    if approval.actor == pr.proposer:
+        return Refusal("APPROVER_IS_PROPOSER", "approved by its own proposer")
+    head = rev_parse(ws.gitops_dir, f"refs/heads/{pr.branch}")
+    if head != approval.head_sha:
+        return Refusal("HEAD_MOVED", f"branch {pr.branch!r} changed after approval "
+                       f"({approval.head_sha[:12]} → {(head or 'nothing')[:12]})")
+    return approval
+
+
+def _record_merge(session: Session, pr: PullRequest, merge_sha: str, actor: str,
+                  decision_id: str | None) -> None:
+    event = PullRequestEvent(pull_request_id=pr.id, event="merged", actor=actor,
+                             head_sha=pr.head_sha, merge_sha=merge_sha, reasons=[],
+                             signature=None)
+    audit.record(session, event, actor=actor, action="promotion.pr.merged",
+                 subject=f"pr:{pr.id}")
+    if pr.candidate_id is not None:
+        transition(session, pr.candidate_id, State.PAPER, actor=actor,
+                   decision_id=decision_id, patch_ref=f"merge:{merge_sha}", mode=pr.target
+                   or "paper")
+
+
+def recover_merges(ws: Workspace, ledger: Ledger) -> list[int]:
+    """Record merges that reached ``main`` but not the ledger (a crash in between)."""
+    with ledger.read() as session:
+        merged = {e.pull_request_id for e in session.scalars(
+            select(PullRequestEvent).where(PullRequestEvent.event == "merged"))}
+        open_prs = [pr for pr in session.scalars(select(PullRequest)) if pr.id not in merged]
+    recovered = []
+    for pr in open_prs:
+        sha = find_merge(ws.gitops_dir, pr.id)
+        if sha is None:
+            continue
+        with ledger.write() as session:
+            _record_merge(session, pr, sha, RECOVERY_ACTOR, pr.decision_id)
+        recovered.append(pr.id)
+    return recovered
+
+
+# ----------------------------------------------------------------------------- status
+
+
+def status(ws: Workspace, ledger: Ledger, pr_id: int | None = None) -> list[dict[str, Any]]:
+    recover_merges(ws, ledger)
+    with ledger.read() as session:
+        prs = [find_pr(session, pr_id)] if pr_id is not None else list(
+            session.scalars(select(PullRequest).order_by(PullRequest.id)))
+        out = []
+        for pr in prs:
+            events = pr_events(session, pr.id)
+            out.append({
+                "id": pr.id, "kind": pr.kind, "provider": pr.provider, "branch": pr.branch,
+                "head_sha": pr.head_sha, "title": pr.title, "proposer": pr.proposer,
+                "candidate_id": pr.candidate_id, "url": pr.url,
+                "state": events[-1].event if events else "open",
+                "events": [{"event": e.event, "actor": e.actor, "head_sha": e.head_sha,
+                            "merge_sha": e.merge_sha} for e in events],
+                "candidate_state": (current_state(session, pr.candidate_id).value
+                                    if pr.candidate_id else None)})
+    return out

@@ -1,0 +1,1 @@
+"""Operations services: the hard-stop conditions, drift, rollback, incidents, health."""
