@@ -52,6 +52,8 @@ def merge_branch(repo: Path, pr: PullRequestRef, *, message: str,
     old = rev_parse(repo, pr.base)
     if old is None:
         raise MergeRefused("BASE_MISSING", f"no {pr.base!r} branch")
+    if is_ancestor(repo, head, old):
+        raise MergeRefused("ALREADY_MERGED", f"{head[:12]} is already in {pr.base}")
     try:
         tree = git(repo, "merge-tree", "--write-tree", old, head).splitlines()[0]
     except GitError:
@@ -66,6 +68,14 @@ def merge_branch(repo: Path, pr: PullRequestRef, *, message: str,
         raise MergeRefused("MERGE_RACE", f"{pr.base} moved while merging; try again") from None
     sync_checkout(repo, old, merge)
     return merge
+
+
+def is_ancestor(repo: Path, commit: str, of: str) -> bool:
+    try:
+        git(repo, "merge-base", "--is-ancestor", commit, of)
+    except GitError:
+        return False
+    return True
 
 
 def find_merge(repo: Path, pr_id: int, base: str = MAIN) -> str | None:

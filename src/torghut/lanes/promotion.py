@@ -316,15 +316,19 @@ def merge(ws: Workspace, ledger: Ledger, pr_id: int, *, as_identity: str,
                f"{PR_TRAILER}: {pr_id}\nTorghut-Approved-By: {approval.actor}\n")
     ref = PullRequestRef(pr.branch, approval.head_sha, external_id=pr.external_id)
     try:
-        merge_sha = provider.merge(ws.gitops_dir, ref, message=message)
+        # The ledger's writer lock is held across the git merge, so two merges of one pull
+        # request serialise: the second sees the first's record and is refused.
+        with ledger.write() as session:
+            if any(e.event in ("merged", "closed") for e in pr_events(session, pr_id)):
+                raise MergeRefused("PR_CLOSED", f"pull request {pr_id} was merged meanwhile")
+            merge_sha = provider.merge(ws.gitops_dir, ref, message=message)
+            failpoint("promote.merge.before_record")
+            _record_merge(session, pr, merge_sha, as_identity,
+                          evidence.decision_id if evidence else pr.decision_id)
+            guard.record(session, signed, evidence_refs=refs, outcome={"merge_sha": merge_sha})
     except MergeRefused as exc:
         raise _refused(ledger, as_identity, Action.PROMOTION_MERGE, subject,
                        Refusal(exc.code, exc.message)) from None
-    failpoint("promote.merge.before_record")
-    with ledger.write() as session:
-        _record_merge(session, pr, merge_sha, as_identity,
-                      evidence.decision_id if evidence else pr.decision_id)
-        guard.record(session, signed, evidence_refs=refs, outcome={"merge_sha": merge_sha})
     return merge_sha
 
 
