@@ -154,8 +154,11 @@ def test_identity_create_as_signs_and_audits_or_refuses(ws: Workspace,
     finally:
         ledger.close()
     assert [(e.actor, e.action) for e in events] == [("research-agent", "governance.refused"),
+                                                     ("oscar", "identity.pr.open"),
                                                      ("oscar", "identity.propose")]
-    assert events[1].payload["outcome"] == {"branch": out["branch"],
+    assert events[1].payload["branch"] == out["branch"]  # registered as pull request
+    assert events[1].payload["id"] == out["pull_request"]
+    assert events[2].payload["outcome"] == {"branch": out["branch"],
                                             "commit_sha": out["commit"]}
 
 

@@ -15,6 +15,7 @@ from torghut.governance.identities import IDENTITIES_PATH, load_identities
 from torghut.governance.keys import key_path
 from torghut.governance.proposals import propose_identity
 from torghut.governance.rights import Action
+from torghut.lanes.promotion import register_pull_request
 from torghut.ledger import open_ledger
 
 app = typer.Typer(help="Identities (GitOps identities.yaml) and their signing keys.",
@@ -60,30 +61,41 @@ def create(
     ws = workspace(ctx)
     parsed_kind, parsed_roles = parse_kind(kind), parse_roles(roles)
     signed = None
-    ledger = None
-    if as_identity is not None:
-        ledger = open_ledger(ws)
-        request = {"name": name, "kind": parsed_kind.value,
-                   "roles": [r.value for r in parsed_roles]}
-        signed = guard.check(ws, ledger, as_identity, Action.IDENTITY_PROPOSE,
-                             f"identity:{name}", request)
+    # Opened up front only to sign; otherwise after the proposal, so bad input leaves the
+    # workspace exactly as it was (not even a new ledger file).
+    ledger = open_ledger(ws) if as_identity is not None else None
     try:
+        if ledger is not None and as_identity is not None:
+            request = {"name": name, "kind": parsed_kind.value,
+                       "roles": [r.value for r in parsed_roles]}
+            signed = guard.check(ws, ledger, as_identity, Action.IDENTITY_PROPOSE,
+                                 f"identity:{name}", request)
         change = propose_identity(ws, name, parsed_kind, parsed_roles, proposer=as_identity)
-        if ledger is not None and signed is not None:
-            with ledger.write() as session:
+        ledger = ledger or open_ledger(ws)
+        with ledger.write() as session:
+            pr = register_pull_request(
+                session, ledger, kind="identity", branch=change.branch,
+                head_sha=change.commit_sha, title=f"Add identity {name}",
+                body=f"Adds {parsed_kind.value} identity `{name}` with roles "
+                     f"{', '.join(r.value for r in parsed_roles)}.\n",
+                proposer=as_identity or "unsigned", repo=ws.gitops_dir)
+            if signed is not None:
                 guard.record(session, signed, outcome=change._asdict())
+            pr_id = pr.id
     finally:
         if ledger is not None:
             ledger.close()
     info: dict[str, Any] = {"name": name, "branch": change.branch, "commit": change.commit_sha,
-                            "key": str(key_path(ws.keys_dir, name)), "file": IDENTITIES_PATH}
+                            "key": str(key_path(ws.keys_dir, name)), "file": IDENTITIES_PATH,
+                            "pull_request": pr_id}
     if json_out:
         emit_json(info)
         return
     typer.echo(f"Proposed identity {name} on branch {change.branch}")
     typer.echo(f"  commit: {change.commit_sha}")
     typer.echo(f"  private key: {info['key']} (mode 0600)")
-    typer.echo("  It can act once the branch is reviewed and merged to main.")
+    typer.echo(f"  pull request {pr_id}: it can act once approved and merged "
+               f"(torghut promote approve {pr_id} / promote merge {pr_id})")
 
 
 @app.command("list")

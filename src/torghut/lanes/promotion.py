@@ -227,6 +227,20 @@ def pr_body(candidate_id: str, report: GateReport, decision_id: str,
     return "\n".join(lines) + "\n"
 
 
+def register_pull_request(session: Session, ledger: Ledger, *, kind: str, branch: str,
+                          head_sha: str, title: str, body: str, proposer: str,
+                          repo: Any) -> PullRequest:
+    """Record a non-promotion change (e.g. an identity) as a local pull request, so it is
+    reviewed and merged through the same approve → merge path (inside a write txn)."""
+    body_hash = ledger.artifacts.put(body.encode("utf-8"))
+    pr = PullRequest(provider="local", kind=kind, branch=branch,
+                     base_sha=rev_parse(repo, MAIN) or "", head_sha=head_sha, title=title,
+                     body_sha256=body_hash, proposer=proposer)
+    audit.record(session, pr, actor=proposer, action=f"{kind}.pr.open", subject=f"pr:{branch}",
+                 artifact_refs=(body_hash,))
+    return pr
+
+
 # ----------------------------------------------------------------------------- review
 
 
