@@ -14,6 +14,7 @@ from torghut.cli import data as data_cli
 from torghut.cli import gates as gates_cli
 from torghut.cli import identity as identity_cli
 from torghut.cli import ledger as ledger_cli
+from torghut.cli import ops as ops_cli
 from torghut.cli import promote as promote_cli
 from torghut.cli import research as research_cli
 from torghut.cli import schemas as schemas_cli
@@ -41,6 +42,7 @@ app.add_typer(gates_cli.app, name="gates")
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(promote_cli.validate_app, name="validate")
 app.add_typer(promote_cli.app, name="promote")
+app.add_typer(ops_cli.app, name="ops")
 app.command("signals")(strategy_cli.signals)
 app.command("backtest")(backtest)
 

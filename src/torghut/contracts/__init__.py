@@ -38,6 +38,7 @@ from torghut.contracts.governance import (
     Role,
     SignedAction,
 )
+from torghut.contracts.ops import EffectiveConfig, config_sha256
 from torghut.contracts.research import MetricsBundle
 from torghut.contracts.runtime_config import (
     FirmLimits,
@@ -92,6 +93,7 @@ SCHEMA_MODELS: tuple[type[Contract], ...] = (
     IdentityFile,
     SignedAction,
     RuntimeConfig,
+    EffectiveConfig,
 )
 
 __all__ = [
@@ -108,6 +110,7 @@ __all__ = [
     "CostModel",
     "DatasetManifest",
     "DatasetSource",
+    "EffectiveConfig",
     "ExecutionModel",
     "ExecutionProfile",
     "ExpandingWalkForward",
@@ -148,5 +151,6 @@ __all__ = [
     "TrialFamily",
     "WalkForward",
     "canonical_json",
+    "config_sha256",
     "sha256_text",
 ]

@@ -6,6 +6,7 @@ Each measurement reads the part that owns the fact — never a file someone wrot
 ``ledger``      the audit chain, every row it vouches for, every artifact it cites
 ``config``      the strategy catalog on GitOps ``main``, validated against the registry
 ``drift``       GitOps ``main`` versus the config the runtime last recorded applying
+                (``runtime.config.applied``) or a drift check last found (``ops.drift.checked``)
 ``risk``        execution/risk-control incidents (class B) still open in the ledger
 ``llm``         the LLM advisory path's stage (off: Torghut ships none enabled)
 ``kill_switch`` the latest kill-switch event in the ledger (latched, FIA-1)
@@ -43,6 +44,7 @@ from torghut.gitops.manifests import CATALOG_PATH
 from torghut.gitops.repo import MAIN, show
 from torghut.ledger import Ledger, audit
 from torghut.ledger.models import AuditEventRow, Incident, KillSwitchEvent
+from torghut.ops.drift import DRIFT_CHECKED_ACTION, desired_config
 from torghut.strategies.catalog import validate_catalog_file
 from torghut.strategies.registry import Registry
 from torghut.workspace import Workspace
@@ -66,6 +68,9 @@ def measure_hard_stops(ws: Workspace, ledger: Ledger, session: Session) -> Measu
         config, desired = measure_config(ws.gitops_dir)
     except TorghutError as exc:
         absent["hard_stops.config"] = absent["hard_stops.drift"] = str(exc)
+    if config is not None and desired is None:
+        absent["hard_stops.drift"] = "the desired config on main does not parse: " + "; ".join(
+            config.errors)
     inputs = HardStopInputs(
         ledger=measure_ledger(session, ledger), config=config,
         drift=measure_drift(session, desired) if desired is not None else None,
@@ -81,14 +86,16 @@ def measure_ledger(session: Session, ledger: Ledger) -> LedgerIntegrity:
     return LedgerIntegrity(events=report.events, head_hash=report.head_hash, broken=broken)
 
 
-def desired_config_sha256(text: str) -> str:
-    """The hash the runtime reports for the config it applied (the catalog's bytes)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def desired_config_sha256(repo: Path) -> str:
+    """The hash of the config on ``main`` as the drift check and the runtime compute it
+    (:func:`torghut.contracts.ops.config_sha256` of the parsed catalog + runtime config)."""
+    return desired_config(repo).config_sha256
 
 
-def measure_config(repo: Path) -> tuple[ConfigValidation, str]:
+def measure_config(repo: Path) -> tuple[ConfigValidation, str | None]:
     """Validate the catalog on ``main`` (schema and plugin resolution, as `strategy
-    validate-catalog` does); returns the validation and the desired-config hash."""
+    validate-catalog` does); returns the validation and the desired-config hash (``None``
+    when the catalog or runtime config does not parse, so there is nothing to compare)."""
     text = show(repo, CATALOG_PATH, MAIN)
     if text is None:
         raise TorghutError(f"no {CATALOG_PATH} on {MAIN}", file=repo, field="catalog")
@@ -98,16 +105,29 @@ def measure_config(repo: Path) -> tuple[ConfigValidation, str]:
         path.write_text(text, encoding="utf-8")
         result = validate_catalog_file(path, Registry.from_entry_points())
         errors = tuple(str(e).replace(tmp, f"{MAIN}:", 1) for e in result.errors)
-    digest = desired_config_sha256(text)
-    return ConfigValidation(config_sha256=digest, valid=not errors, errors=errors), digest
+    try:
+        desired: str | None = desired_config_sha256(repo)
+    except TorghutError as exc:
+        desired, errors = None, (*errors, str(exc))
+    shown = desired or hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return ConfigValidation(config_sha256=shown, valid=not errors, errors=errors), desired
 
 
 def measure_drift(session: Session, desired: str) -> DriftReport:
-    applied = session.execute(
-        select(AuditEventRow.payload).where(AuditEventRow.action == RUNTIME_APPLIED_ACTION)
-        .order_by(AuditEventRow.seq.desc()).limit(1)).scalar_one_or_none()
-    runtime = None if applied is None else json.loads(applied).get("config_sha256")
-    differences = () if runtime in (None, desired) else ("strategy-catalog",)
+    """The latest applied-config report (the runtime's own, or a recorded drift check)
+    against ``desired``; a drift check's field paths become the differences."""
+    latest = session.execute(
+        select(AuditEventRow.action, AuditEventRow.payload)
+        .where(AuditEventRow.action.in_((RUNTIME_APPLIED_ACTION, DRIFT_CHECKED_ACTION)))
+        .order_by(AuditEventRow.seq.desc()).limit(1)).first()
+    payload = {} if latest is None else json.loads(latest.payload)
+    runtime = payload.get("config_sha256")
+    differences: tuple[str, ...] = ()
+    if runtime is not None and runtime != desired:
+        recorded = tuple(str(d.get("path")) for d in payload.get("differences") or ()
+                         if isinstance(d, dict))
+        same_main = payload.get("gitops_sha256") == desired
+        differences = recorded if same_main and recorded else ("config_sha256",)
     return DriftReport(gitops_sha256=desired, runtime_sha256=runtime, differences=differences)
 
 

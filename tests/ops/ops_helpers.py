@@ -1,0 +1,56 @@
+"""Helpers for the operations-lane tests: a real promotion merge on GitOps main."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from torghut.gitops.manifests import CATALOG_PATH
+from torghut.gitops.merge import PR_TRAILER, merge_branch
+from torghut.gitops.patch import upsert_catalog_entry
+from torghut.gitops.pulls import PullRequestRef
+from torghut.gitops.repo import commit_files, git, rev_parse, show, update_ref
+from torghut.workspace import Workspace
+
+TSMOM_ON = {"strategy_id": "tsmom", "strategy_type": "tsmom", "version": "1.0.0",
+            "params": {}, "enabled": True, "mode": "paper"}
+
+
+@dataclass(frozen=True)
+class Merged:
+    before: str  # main before the merge (its first parent)
+    merge: str  # the merge commit
+    branch_head: str
+
+
+def main_sha(ws: Workspace) -> str:
+    sha = rev_parse(ws.gitops_dir, "main")
+    assert sha is not None
+    return sha
+
+
+def commit_on_main(ws: Workspace, files: dict[str, str | None], message: str) -> str:
+    repo, old = ws.gitops_dir, main_sha(ws)
+    new = commit_files(repo, parent=old, files=files, message=message)
+    update_ref(repo, "main", new, old)
+    git(repo, "read-tree", "-m", "-u", old, new)
+    return new
+
+
+def promotion_merge(ws: Workspace, pr_id: int = 1, branch: str = "codex/promote-tsmom") -> Merged:
+    """Enable ``tsmom`` on a branch and merge it like the promotion lane does (trailer)."""
+    repo, before = ws.gitops_dir, main_sha(ws)
+    catalog = show(repo, CATALOG_PATH)
+    assert catalog is not None
+    head = commit_files(repo, parent=before, message="Promote tsmom\n",
+                        files={CATALOG_PATH: upsert_catalog_entry(catalog, TSMOM_ON)})
+    update_ref(repo, branch, head, None)
+    merge = merge_branch(repo, PullRequestRef(branch, head),
+                         message=f"Merge pull request {pr_id} from {branch}\n\n"
+                         f"{PR_TRAILER}: {pr_id}\n")
+    return Merged(before, merge, head)
+
+
+def tracked(repo: Path, ref: str, prefix: str = "apps/torghut") -> str:
+    """The tree id of ``prefix`` at ``ref`` (equal ids ⇔ identical content)."""
+    return git(repo, "rev-parse", f"{ref}:{prefix}").strip()
