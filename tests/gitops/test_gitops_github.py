@@ -10,16 +10,24 @@ made in the bare repository with git plumbing when the PUT arrives.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from tests.research.research_helpers import candidate
 from tests.support import CliRunner, assert_one_line_error, tree_snapshot
+from torghut.contracts.candidates import CandidateSpec
+from torghut.contracts.gates import Target
+from torghut.data.synth import SynthSpec, build_synth
 from torghut.errors import TorghutError
+from torghut.gates import default_policy
 from torghut.gitops.github import (
     API_VERSION,
     GithubError,
@@ -28,11 +36,19 @@ from torghut.gitops.github import (
     GithubSettings,
     RetryPolicy,
 )
+from torghut.gitops.manifests import CATALOG_PATH
 from torghut.gitops.merge import MergeRefused
 from torghut.gitops.pulls import PullRequestProvider, PullRequestRef
 from torghut.gitops.repo import commit_files, git, rev_parse, update_ref
+from torghut.governance.lifecycle import State, current_state
+from torghut.lanes import promotion
+from torghut.lanes.research import record_run
+from torghut.lanes.validation import evaluate_candidate
 from torghut.ledger import open_ledger
-from torghut.workspace import Workspace
+from torghut.ledger.models import Candidate
+from torghut.research.run import ResearchRun as FinishedRun
+from torghut.research.run import RunOptions, run_research
+from torghut.workspace import Workspace, init_workspace
 
 RESPONSES = Path(__file__).parent / "github_responses"
 OWNER_REPO = "torghut-demo/gitops"
@@ -44,6 +60,8 @@ TITLE = "Promote tsmom-a (tsmom) to paper"
 BODY = "| gate | status |\n|---|---|\n| 0 data | pass |\n"
 MESSAGE = (f"Merge pull request 1 from {BRANCH}\n\n{TITLE}\n\n"
            "Torghut-Pull-Request: 1\nTorghut-Approved-By: alice\n")
+
+EDGE = SynthSpec(symbols=2, bars=2000, seed=3, planted_edge=3.0, edge_lookback=20)
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -440,3 +458,83 @@ def test_cli_without_a_token_is_one_line_exit_2(ws: Workspace, torghut: CliRunne
                    env={"TORGHUT_GITHUB_REPO": OWNER_REPO, "GITHUB_TOKEN": ""})
     assert_one_line_error(proc, "GITHUB_TOKEN", "not set")
     assert tree_snapshot(ws.root) == before
+
+
+# ----------------------------------------------------------------------------- promotion lane
+
+
+@pytest.fixture(scope="module")
+def research(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, FinishedRun]:
+    ws = init_workspace(tmp_path_factory.mktemp("github-lane") / "ws")
+    build_synth(ws, EDGE, name="synth-edge")
+    spec = candidate(name="tsmom-edge", dataset="synth-edge", universe=["SYN000", "SYN001"],
+                     stress=["pessimistic_costs"], param_grid={"lookback": [16, 20, 24]})
+    return ws, run_research(ws, CandidateSpec.model_validate(spec),
+                            RunOptions(executor="serial", bootstrap_reps=200))
+
+
+def github_from_origin(origin: Path) -> Replay:
+    """GitHub answering from the bare ``origin``: the PR's head is whatever was pushed."""
+    state: dict[str, str] = {}
+
+    def create(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        state.update(branch=sent["head"], title=sent["title"], body=sent["body"],
+                     head_sha=rev_parse(origin, f"refs/heads/{sent['head']}") or "",
+                     base_sha=rev_parse(origin, "refs/heads/main") or "")
+        return recorded("create_pull_201.json", state)
+
+    def get(request: httpx.Request) -> httpx.Response:
+        return recorded("get_pull_200.json", state)
+
+    def merge(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        message = f"{sent['commit_title']}\n\n{sent['commit_message']}\n"
+        return recorded("merge_200.json", {"merge_sha": github_merges(origin, sent["sha"],
+                                                                      message)})
+
+    return Replay({("POST", PULLS): [create], ("GET", f"{PULLS}/42"): [get],
+                   ("PUT", f"{PULLS}/42/merge"): [merge]})
+
+
+def test_promotion_lane_proposes_and_merges_through_github(
+        tmp_path: Path, research: tuple[Workspace, FinishedRun]) -> None:
+    ws = init_workspace(tmp_path / "ws")
+    shutil.copytree(research[0].datasets_dir, ws.datasets_dir, dirs_exist_ok=True)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(ws.gitops_dir), str(origin))
+    git(ws.gitops_dir, "remote", "add", "origin", str(origin))
+    replay = github_from_origin(origin)
+    github = provider(replay)
+    book = open_ledger(ws)
+    try:
+        record_run(book, research[1], actor="research-agent")
+        with book.read() as s:
+            cid = str(s.scalars(select(Candidate.id)).one())
+        evaluate_candidate(ws, book, cid, Target.PAPER, default_policy(),
+                           now=datetime.now(UTC), actor="validation-agent")
+        promotion.signoff(ws, book, cid, as_identity="validation-agent")
+        proposed = promotion.propose(ws, book, cid, as_identity="promotion-agent",
+                                     provider=github)
+        assert proposed.url == "https://github.com/torghut-demo/gitops/pull/42"
+        assert rev_parse(origin, f"refs/heads/{proposed.branch}") == proposed.head_sha
+        promotion.approve(ws, book, proposed.pr_id, as_identity="alice")
+        merged = promotion.merge(ws, book, proposed.pr_id, as_identity="promotion-agent",
+                                 provider=github)
+
+        assert merged == rev_parse(origin, "refs/heads/main") == rev_parse(ws.gitops_dir,
+                                                                           "main")
+        assert rev_parse(ws.gitops_dir, f"{merged}^2") == proposed.head_sha
+        assert "tsmom-edge" in (ws.gitops_dir / CATALOG_PATH).read_text()  # checkout synced
+        assert git(ws.gitops_dir, "status", "--porcelain") == ""
+        (row,) = promotion.status(ws, book, proposed.pr_id)
+        assert (row["provider"], row["state"], row["url"]) == (
+            "github", "merged", proposed.url)
+        with book.read() as s:
+            assert current_state(s, cid) is State.PAPER
+        put = replay.requests[-1]
+        assert json.loads(put.content)["sha"] == proposed.head_sha
+        assert replay.calls() == [("POST", PULLS), ("GET", f"{PULLS}/42"),
+                                  ("PUT", f"{PULLS}/42/merge")]
+    finally:
+        book.close()
