@@ -67,10 +67,11 @@ def propose(ctx: typer.Context,
         raise TorghutError("only --target paper is promoted by pull request; live needs "
                            "Gate 4 and a live review", field="--target")
     ws = workspace(ctx)
+    chosen = provider_named(provider)  # bad settings fail before anything is opened
     ledger = open_ledger(ws)
     try:
         done = promotion.propose(ws, ledger, candidate, as_identity=as_identity,
-                                 target=target, provider=provider_named(provider))
+                                 target=target, provider=chosen)
     finally:
         ledger.close()
     if json_out:
@@ -110,10 +111,10 @@ def merge(ctx: typer.Context, pr: int = typer.Argument(..., help="Pull request i
           json_out: bool = JSON_OPTION) -> None:
     """Merge an approved pull request into GitOps main (every precondition re-checked)."""
     ws = workspace(ctx)
+    chosen = provider_named(provider)
     ledger = open_ledger(ws)
     try:
-        sha = promotion.merge(ws, ledger, pr, as_identity=as_identity,
-                              provider=provider_named(provider))
+        sha = promotion.merge(ws, ledger, pr, as_identity=as_identity, provider=chosen)
     finally:
         ledger.close()
     if json_out:
