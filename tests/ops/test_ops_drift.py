@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,7 @@ def _hard_stop_codes(ws: Workspace) -> list[str]:
     return [f"{r.code}|{r.message}" for r in result.reasons]
 
 
-def _drift(torghut: CliRunner, ws: Workspace, *args: str) -> tuple[int, dict]:
+def _drift(torghut: CliRunner, ws: Workspace, *args: str) -> tuple[int, dict[str, Any]]:
     proc = torghut("-w", str(ws.root), "ops", "drift-check", *args, "--as", "oscar", "--json")
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}
