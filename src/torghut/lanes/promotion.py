@@ -34,7 +34,13 @@ from torghut.gitops.repo import MAIN, Author, RefMoved, commit_files, rev_parse,
 from torghut.gitops.runtime_config import RUNTIME_CONFIG_PATH
 from torghut.governance import guard
 from torghut.governance.identities import lookup
-from torghut.governance.lifecycle import State, check_forward, current_state, transition
+from torghut.governance.lifecycle import (
+    State,
+    allowed,
+    check_forward,
+    current_state,
+    transition,
+)
 from torghut.governance.refusal import Refusal
 from torghut.governance.rights import Action
 from torghut.lanes.validation import find_candidate, gitops_policy
@@ -371,7 +377,10 @@ def _record_merge(session: Session, pr: PullRequest, merge_sha: str, actor: str,
                              signature=None)
     audit.record(session, event, actor=actor, action="promotion.pr.merged",
                  subject=f"pr:{pr.id}")
-    if pr.candidate_id is not None:
+    # A recovered merge may find the candidate already moved on (or rolled back): the
+    # merge is still recorded, the lifecycle only moves where the diagram allows.
+    if pr.candidate_id is not None and allowed(current_state(session, pr.candidate_id),
+                                               State.PAPER):
         transition(session, pr.candidate_id, State.PAPER, actor=actor,
                    decision_id=decision_id, patch_ref=f"merge:{merge_sha}", mode=pr.target
                    or "paper")
