@@ -40,7 +40,7 @@ import httpx
 from torghut.errors import TorghutError
 from torghut.gitops.merge import MergeRefused
 from torghut.gitops.pulls import Published, PullRequestRef
-from torghut.gitops.repo import GitError, git, rev_parse, sync_checkout, update_ref
+from torghut.gitops.repo import GitError, git, is_ancestor, rev_parse, sync_checkout, update_ref
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ def adopt_merge(repo: Path, pr: PullRequestRef, merge_sha: str, number: int) -> 
                           f"has parents {[p[:12] for p in parents]}; expected the approved "
                           f"head {pr.head_sha[:12]} as second parent; local {pr.base} left "
                           "unchanged")
-    if old is not None and not _is_ancestor(repo, old, merge_sha):
+    if old is not None and not is_ancestor(repo, old, merge_sha):
         raise GithubError("LOCAL_SYNC_FAILED", f"GitHub merged #{number} as {merge_sha[:12]} "
                           f"but local {pr.base} ({old[:12]}) has commits GitHub lacks; "
                           "reconcile them, then fast-forward to the merge")
@@ -329,13 +329,6 @@ def adopt_merge(repo: Path, pr: PullRequestRef, merge_sha: str, number: int) -> 
         sync_checkout(repo, old, merge_sha)
     return merge_sha
 
-
-def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
-    try:
-        git(repo, "merge-base", "--is-ancestor", ancestor, descendant)
-    except GitError:
-        return False
-    return True
 
 
 def _git_or_fail(repo: Path, code: str, *args: str) -> str:

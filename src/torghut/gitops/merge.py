@@ -22,6 +22,7 @@ from torghut.gitops.repo import (
     GitError,
     RefMoved,
     git,
+    is_ancestor,
     rev_parse,
     sync_checkout,
     update_ref,
@@ -70,23 +71,24 @@ def merge_branch(repo: Path, pr: PullRequestRef, *, message: str,
     return merge
 
 
-def is_ancestor(repo: Path, commit: str, of: str) -> bool:
-    try:
-        git(repo, "merge-base", "--is-ancestor", commit, of)
-    except GitError:
-        return False
-    return True
+def promotion_merges(repo: Path, revs: str, *, first_parent: bool = True
+                     ) -> list[tuple[str, int]]:
+    """(merge sha, pull request id) of the merges in ``revs`` that name one, newest first."""
+    line_only = ("--first-parent",) if first_parent else ()
+    out = git(repo, "log", *line_only, "--merges",
+              f"--format=%H %(trailers:key={PR_TRAILER},valueonly,separator=%x2C)", revs)
+    merges = []
+    for line in out.splitlines():
+        sha, _, value = line.partition(" ")
+        if value.strip().isdigit():
+            merges.append((sha, int(value.strip())))
+    return merges
 
 
 def find_merge(repo: Path, pr_id: int, base: str = MAIN) -> str | None:
     """The merge commit on ``base`` that names pull request ``pr_id``, if any."""
-    out = git(repo, "log", "--merges", "--format=%H %(trailers:key=" + PR_TRAILER
-              + ",valueonly,separator=%x2C)", base)
-    for line in out.splitlines():
-        sha, _, value = line.partition(" ")
-        if value.strip() == str(pr_id):
-            return sha
-    return None
+    return next((sha for sha, pr in promotion_merges(repo, base, first_parent=False)
+                 if pr == pr_id), None)
 
 
 class LocalProvider:

@@ -73,6 +73,15 @@ def rev_parse(repo: Path, ref: str) -> str | None:
         return None
 
 
+def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is in ``descendant``'s history (a commit is its own ancestor)."""
+    try:
+        git(repo, "merge-base", "--is-ancestor", ancestor, descendant)
+    except GitError:
+        return False
+    return True
+
+
 def branch_exists(repo: Path, branch: str) -> bool:
     return rev_parse(repo, f"refs/heads/{branch}") is not None
 

@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session
 
 from torghut.errors import TorghutError
 from torghut.gitops.manifests import APP_DIR
-from torghut.gitops.merge import PR_TRAILER
+from torghut.gitops.merge import PR_TRAILER, promotion_merges
 from torghut.gitops.repo import (
     MAIN,
     Author,
-    GitError,
     RefMoved,
     commit_files,
     git,
+    is_ancestor,
     rev_parse,
     sync_checkout,
     update_ref,
@@ -110,26 +110,6 @@ def last_approved_target(repo: Path, base: str) -> str:
         return git(repo, "rev-parse", f"{sha}^1").strip()
     raise Refusal("NOTHING_TO_ROLL_BACK", f"{MAIN} has no promotion merge (no commit with a "
                   f"{PR_TRAILER} trailer) to roll back")
-
-
-def promotion_merges(repo: Path, revs: str) -> list[tuple[str, int]]:
-    """(merge sha, PR id) of the promotion merges in ``revs``, newest first."""
-    out = git(repo, "log", "--first-parent", "--merges",
-              f"--format=%H %(trailers:key={PR_TRAILER},valueonly,separator=%x2C)", revs)
-    merges = []
-    for line in out.splitlines():
-        sha, _, value = line.partition(" ")
-        if value.strip().isdigit():
-            merges.append((sha, int(value.strip())))
-    return merges
-
-
-def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
-    try:
-        git(repo, "merge-base", "--is-ancestor", ancestor, descendant)
-    except GitError:
-        return False
-    return True
 
 
 # ----------------------------------------------------------------------------- plan
