@@ -94,15 +94,24 @@ def embedded_catalog(doc: Any, path: Path) -> tuple[Any, int]:
     return load_yaml_text(text, file=path, line_offset=offset), offset
 
 
-def read_catalog_document(path: Path) -> tuple[Any, int]:
-    """The catalog mapping from a bare catalog or the ConfigMap, and its line offset."""
-    doc = read_yaml(path)
+def catalog_document(doc: Any, file: str | Path) -> tuple[Any, int]:
+    """The catalog mapping from a parsed bare catalog or ConfigMap, and its line offset."""
     if doc is None:
-        raise TorghutError("empty file", file=path)
-    data, offset = embedded_catalog(doc, path)
+        raise TorghutError("empty file", file=file)
+    data, offset = embedded_catalog(doc, Path(file))
     if not isinstance(data, dict):
-        raise TorghutError("expected a mapping with a 'strategies' list", file=path)
+        raise TorghutError("expected a mapping with a 'strategies' list", file=file)
     return data, offset
+
+
+def read_catalog_document(path: Path) -> tuple[Any, int]:
+    return catalog_document(read_yaml(path), path)
+
+
+def parse_catalog(text: str, *, file: str | Path) -> StrategyCatalog:
+    """Schema-validate a catalog from its text (e.g. as ``git show`` returns it)."""
+    data, offset = catalog_document(load_yaml_text(text, file=file), file)
+    return validate_yaml_model(StrategyCatalog, data, file=file, line_offset=offset)
 
 
 def load_catalog(path: Path) -> StrategyCatalog:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from torghut.gitops.repo import MAIN, show
 from torghut.ledger import Ledger, audit
 from torghut.ledger.models import AuditEventRow, Incident, KillSwitchEvent
 from torghut.ops.drift import DRIFT_CHECKED_ACTION, desired_config
-from torghut.strategies.catalog import validate_catalog_file
+from torghut.strategies.catalog import validate_catalog_text
 from torghut.strategies.registry import Registry
 from torghut.workspace import Workspace
 
@@ -99,12 +98,8 @@ def measure_config(repo: Path) -> tuple[ConfigValidation, str | None]:
     text = show(repo, CATALOG_PATH, MAIN)
     if text is None:
         raise TorghutError(f"no {CATALOG_PATH} on {MAIN}", file=repo, field="catalog")
-    with tempfile.TemporaryDirectory(prefix="torghut-main-") as tmp:
-        path = Path(tmp) / CATALOG_PATH
-        path.parent.mkdir(parents=True)
-        path.write_text(text, encoding="utf-8")
-        result = validate_catalog_file(path, Registry.from_entry_points())
-        errors = tuple(str(e).replace(tmp, f"{MAIN}:", 1) for e in result.errors)
+    result = validate_catalog_text(text, f"{MAIN}:{CATALOG_PATH}", Registry.from_entry_points())
+    errors = tuple(str(e) for e in result.errors)
     try:
         desired: str | None = desired_config_sha256(repo)
     except TorghutError as exc:

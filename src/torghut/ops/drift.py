@@ -21,16 +21,14 @@ from pydantic import ValidationError
 
 from torghut.contracts.base import Contract
 from torghut.contracts.ops import EffectiveConfig
-from torghut.contracts.strategies import StrategyCatalog
 from torghut.errors import TorghutError, from_validation_error
-from torghut.gitops.manifests import CATALOG_PATH, embedded_catalog
+from torghut.gitops.manifests import CATALOG_PATH, parse_catalog
 from torghut.gitops.repo import MAIN, show
 from torghut.gitops.runtime_config import RUNTIME_CONFIG_PATH, parse_runtime_config
 from torghut.governance import guard
 from torghut.governance.rights import Action
 from torghut.ledger import Ledger, audit
 from torghut.workspace import Workspace
-from torghut.yamlio import load_yaml_text, validate_yaml_model
 
 #: The audit action of a recorded drift check (read by ``ops.conditions.measure_drift``).
 DRIFT_CHECKED_ACTION = "ops.drift.checked"
@@ -84,15 +82,6 @@ def desired_config(repo: Path, ref: str = MAIN) -> EffectiveConfig:
     catalog = parse_catalog(catalog_text, file=f"{ref}:{CATALOG_PATH}")
     runtime = parse_runtime_config(runtime_text, file=f"{ref}:{RUNTIME_CONFIG_PATH}")
     return EffectiveConfig.of(catalog, runtime)
-
-
-def parse_catalog(text: str, *, file: str) -> StrategyCatalog:
-    """A catalog from the text of the ConfigMap (or a bare catalog), schema-validated."""
-    doc = load_yaml_text(text, file=file)
-    data, offset = embedded_catalog(doc, Path(file))
-    if not isinstance(data, dict):
-        raise TorghutError("expected a mapping with a 'strategies' list", file=file)
-    return validate_yaml_model(StrategyCatalog, data, file=file, line_offset=offset)
 
 
 # ----------------------------------------------------------------------------- effective

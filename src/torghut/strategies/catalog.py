@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from torghut.contracts import StrategyCatalog, StrategyDefinition
 from torghut.errors import TorghutError, field_path
-from torghut.gitops.manifests import read_catalog_document
+from torghut.gitops.manifests import catalog_document, read_catalog_document
 from torghut.strategies.registry import Reason, Registry, ResolvedEntry
-from torghut.yamlio import line_of, located_errors, to_plain
+from torghut.yamlio import line_of, load_yaml_text, located_errors, to_plain
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,18 @@ class CatalogValidation:
 def validate_catalog_file(path: Path, registry: Registry) -> CatalogValidation:
     """Every schema and resolution error in ``path``; unreadable files raise instead."""
     data, offset = read_catalog_document(path)
+    return validate_catalog_document(data, offset, path, registry)
+
+
+def validate_catalog_text(text: str, file: str, registry: Registry) -> CatalogValidation:
+    """The same for a catalog's text (e.g. a file on GitOps ``main``, named ``file``)."""
+    data, offset = catalog_document(load_yaml_text(text, file=file), file)
+    return validate_catalog_document(data, offset, Path(file), registry)
+
+
+def validate_catalog_document(data: Any, offset: int, path: Path,
+                              registry: Registry) -> CatalogValidation:
+    """Every schema and resolution error of a parsed catalog document."""
     errors: list[tuple[int, TorghutError]] = []
     try:
         catalog = StrategyCatalog.model_validate(to_plain(data))
