@@ -13,12 +13,8 @@ app = typer.Typer(help="The hash-chained audit log: verify it, read it.", no_arg
 @app.command("verify")
 def verify(ctx: typer.Context, json_out: bool = JSON_OPTION) -> None:
     """Recompute every link and artifact hash; exit 0 if intact, 1 at the first break."""
-    ledger = open_ledger(workspace(ctx))
-    try:
-        with ledger.read() as session:
-            report = audit.verify(session, ledger.artifacts)
-    finally:
-        ledger.close()
+    with open_ledger(workspace(ctx)) as ledger, ledger.read() as session:
+        report = audit.verify(session, ledger.artifacts)
     if json_out:
         emit_json(report.to_json())
     elif report.broken is None:
@@ -37,12 +33,8 @@ def log(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """List audit events in chain order."""
-    ledger = open_ledger(workspace(ctx))
-    try:
-        with ledger.read() as session:
-            events = audit.log(session, subject)
-    finally:
-        ledger.close()
+    with open_ledger(workspace(ctx)) as ledger, ledger.read() as session:
+        events = audit.log(session, subject)
     if json_out:
         emit_json([e.to_json() for e in events])
         return

@@ -56,13 +56,10 @@ def evaluate(
     1 deny, 2 bad input."""
     ws = workspace(ctx)
     source = file_policy(policy) if policy is not None else gitops_policy(ws)
-    ledger = open_ledger(ws)
-    try:
+    with open_ledger(ws) as ledger:
         decided = evaluate_candidate(
             ws, ledger, candidate, target, source.policy, now=datetime.now(UTC), actor=actor,
             evidence=EvidenceFiles(paper=paper, tca=tca, live_review=live_review))
-    finally:
-        ledger.close()
     folder = write_report(decided.report, out or _default_out(ws, decided.decision_id))
     allowed = decided.report.decision.value == "allow"
     if json_out:
@@ -84,8 +81,7 @@ def show(ctx: typer.Context,
          json_out: bool = JSON_OPTION) -> None:
     """Print a recorded decision's gate report (Markdown, or JSON with --json)."""
     ws = workspace(ctx)
-    ledger = open_ledger(ws)
-    try:
+    with open_ledger(ws) as ledger:
         with ledger.read() as session:
             row = find_decision(session, decision)
             digest = row.report_hash
@@ -93,8 +89,6 @@ def show(ctx: typer.Context,
                     "input_hashes": row.input_hashes, "decided_at": row.decided_at}
         report = (GateReport.model_validate_json(ledger.artifacts.get(digest))
                   if digest is not None else None)
-    finally:
-        ledger.close()
     if json_out:
         emit_json({**meta, "report": report})
     elif report is not None:

@@ -27,12 +27,9 @@ def reproduce_cmd(
     """Re-evaluate a decision from its recorded artifacts (identical report required).
     Exit 0 reproduced, 1 not (a deny superseding it is recorded), 2 bad input."""
     ws = workspace(ctx)
-    ledger = open_ledger(ws)
-    try:
+    with open_ledger(ws) as ledger:
         outcome = reproduce(ws, ledger, decision, rerun=rerun, actor=actor,
                             tolerance=Tolerance(rel=rel_tol, abs=abs_tol))
-    finally:
-        ledger.close()
     if json_out:
         emit_json(outcome.to_json())
     elif outcome.reproduced:

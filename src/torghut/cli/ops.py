@@ -31,12 +31,9 @@ def drift_check_cmd(
         as_identity: str = AS_OPTION, json_out: bool = JSON_OPTION) -> None:
     """Compare GitOps main with the runtime's effective config: exit 0 in sync, 1 drift."""
     ws = workspace(ctx)
-    ledger = open_ledger(ws)
-    try:
+    with open_ledger(ws) as ledger:
         result = drift_check(ws, ledger, snapshot=snapshot, runtime_url=runtime,
                              as_identity=as_identity)
-    finally:
-        ledger.close()
     if json_out:
         emit_json(result.to_json())
     elif result.in_sync:
@@ -78,14 +75,11 @@ def rollback_cmd(
         as_identity: str = AS_OPTION, json_out: bool = JSON_OPTION) -> None:
     """Restore apps/torghut on GitOps main to a known-good commit (one new commit)."""
     ws = workspace(ctx)
-    ledger = open_ledger(ws)
-    try:
+    with open_ledger(ws) as ledger:
         if not dry_run:  # record any merge a crash left unrecorded before undoing it
             promotion.recover_merges(ws, ledger)
         done = do_rollback(ws, ledger, to=to, last_approved=last_approved, dry_run=dry_run,
                            as_identity=as_identity)
-    finally:
-        ledger.close()
     if json_out:
         emit_json(done.to_json())
         return

@@ -44,12 +44,9 @@ def signoff(ctx: typer.Context,
     if reject and not reason:
         raise TorghutError("--reject needs --reason", field="--reason")
     ws = workspace(ctx)
-    ledger = open_ledger(ws)
-    try:
+    with open_ledger(ws) as ledger:
         state = promotion.signoff(ws, ledger, candidate, as_identity=as_identity,
                                   reject=reject, reason=reason)
-    finally:
-        ledger.close()
     if json_out:
         emit_json({"candidate": candidate, "state": state.value})
     else:
@@ -68,12 +65,9 @@ def propose(ctx: typer.Context,
                            "Gate 4 and a live review", field="--target")
     ws = workspace(ctx)
     chosen = provider_named(provider)  # bad settings fail before anything is opened
-    ledger = open_ledger(ws)
-    try:
+    with open_ledger(ws) as ledger:
         done = promotion.propose(ws, ledger, candidate, as_identity=as_identity,
                                  target=target, provider=chosen)
-    finally:
-        ledger.close()
     if json_out:
         emit_json({"pull_request": done.pr_id, "branch": done.branch,
                    "head_sha": done.head_sha, "url": done.url})
@@ -93,12 +87,9 @@ def approve(ctx: typer.Context, pr: int = typer.Argument(..., help="Pull request
     if reject and not reason:
         raise TorghutError("--reject needs --reason", field="--reason")
     ws = workspace(ctx)
-    ledger = open_ledger(ws)
-    try:
+    with open_ledger(ws) as ledger:
         verdict = promotion.approve(ws, ledger, pr, as_identity=as_identity, reject=reject,
                                     reason=reason)
-    finally:
-        ledger.close()
     if json_out:
         emit_json({"pull_request": pr, "verdict": verdict})
     else:
@@ -112,11 +103,8 @@ def merge(ctx: typer.Context, pr: int = typer.Argument(..., help="Pull request i
     """Merge an approved pull request into GitOps main (every precondition re-checked)."""
     ws = workspace(ctx)
     chosen = provider_named(provider)
-    ledger = open_ledger(ws)
-    try:
+    with open_ledger(ws) as ledger:
         sha = promotion.merge(ws, ledger, pr, as_identity=as_identity, provider=chosen)
-    finally:
-        ledger.close()
     if json_out:
         emit_json({"pull_request": pr, "merge_sha": sha})
     else:
@@ -129,11 +117,8 @@ def status(ctx: typer.Context,
            json_out: bool = JSON_OPTION) -> None:
     """Pull requests with their reviews, merges and the candidate's lifecycle state."""
     ws = workspace(ctx)
-    ledger = open_ledger(ws)
-    try:
+    with open_ledger(ws) as ledger:
         rows = promotion.status(ws, ledger, pr)
-    finally:
-        ledger.close()
     if json_out:
         emit_json(rows)
         return

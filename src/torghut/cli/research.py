@@ -107,8 +107,7 @@ def _write_and_record(ws: Workspace, result: ResearchRun, target: Path, *, force
     anything is written; if recording fails, a directory this call created is removed
     again (a ``--force`` replacement stays: it is a complete result, merely unrecorded).
     """
-    ledger = open_ledger(ws)
-    try:
+    with open_ledger(ws) as ledger:
         existed = target.exists()
         path = write_run(result, target, force=force, report=report)
         try:
@@ -117,8 +116,6 @@ def _write_and_record(ws: Workspace, result: ResearchRun, target: Path, *, force
             if not existed:
                 shutil.rmtree(target, ignore_errors=True)
             raise
-    finally:
-        ledger.close()
     return path, run_id
 
 

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import torghut
@@ -31,7 +30,7 @@ from torghut.contracts.gates import GateInputs, GatePolicy, GateReport, Target
 from torghut.contracts.research import MetricsBundle
 from torghut.errors import NotFoundError, TorghutError
 from torghut.gates.engine import evaluate
-from torghut.lanes.validation import INPUT_MODELS, MIN_PREFIX, artifact_refs, decision_id
+from torghut.lanes.validation import INPUT_MODELS, artifact_refs, decision_id, find_by_ref
 from torghut.ledger import Ledger, audit
 from torghut.ledger.artifacts import ArtifactCorrupted
 from torghut.ledger.models import PromotionDecision
@@ -88,16 +87,8 @@ class _NotReproduced(Exception):
 
 
 def find_decision(session: Session, ref: str) -> PromotionDecision:
-    row = session.get(PromotionDecision, ref)
-    if row is not None:
-        return row
-    if len(ref) >= MIN_PREFIX:
-        rows = list(session.scalars(select(PromotionDecision)
-                                    .where(PromotionDecision.id.startswith(ref)).limit(2)))
-        if len(rows) == 1:
-            return rows[0]
-    raise NotFoundError(f"no decision {ref!r} in the ledger (`torghut audit log` lists "
-                        "gates.decision.record events)", field="decision")
+    return find_by_ref(session, PromotionDecision, ref, what="decision",
+                       hint="`torghut audit log` lists gates.decision.record events")
 
 
 def load_recorded(ledger: Ledger, row: PromotionDecision) -> tuple[GateInputs, GatePolicy]:
@@ -245,7 +236,7 @@ def _record(ledger: Ledger, row: PromotionDecision, outcome: Reproduction, *, ac
         deny = PromotionDecision(
             id=deny_id, candidate_id=row.candidate_id, target=row.target, allowed=False,
             reasons=[outcome.code], input_hashes=hashes, policy_version=row.policy_version,
-            policy_checksum=row.policy_checksum, code_version=_code_version(),
+            policy_checksum=row.policy_checksum, code_version=torghut.__version__,
             report_hash=None, decided_at=now)
         audit.record(session, deny, actor=actor, action="ledger.reproduce.deny",
                      subject=subject, artifact_refs=artifact_refs(row.input_hashes))
@@ -255,5 +246,3 @@ def _record(ledger: Ledger, row: PromotionDecision, outcome: Reproduction, *, ac
                            "deny_decision_id": deny_id})
 
 
-def _code_version() -> str:
-    return torghut.__version__

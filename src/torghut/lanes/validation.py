@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -62,6 +62,7 @@ INPUT_MODELS: dict[str, type[Contract]] = {
     "hard_stops": HardStopInputs,
 }
 MIN_PREFIX = 6
+Row = TypeVar("Row", Candidate, PromotionDecision)
 
 
 @dataclass(frozen=True)
@@ -109,21 +110,25 @@ def file_policy(path: Path) -> PolicySource:
 # ----------------------------------------------------------------------------- lookups
 
 
-def find_candidate(session: Session, ref: str) -> Candidate:
-    """A candidate by id or unique id prefix (≥ 6 hex characters)."""
-    row = session.get(Candidate, ref)
+def find_by_ref(session: Session, model: type[Row], ref: str, *, what: str, hint: str) -> Row:
+    """A row of ``model`` (string id) by id or unique id prefix (≥ 6 characters)."""
+    row = session.get(model, ref)
     if row is not None:
         return row
     if len(ref) >= MIN_PREFIX:
-        rows = list(session.scalars(select(Candidate).where(Candidate.id.startswith(ref))
-                                    .limit(2)))
+        key = model.id  # type: ignore[attr-defined]  # every looked-up table has a str id
+        rows = list(session.scalars(select(model).where(key.startswith(ref)).limit(2)))
         if len(rows) == 1:
             return rows[0]
         if rows:
-            raise NotFoundError(f"prefix {ref!r} matches several candidates; use more of "
-                                "the id", field="candidate")
-    raise NotFoundError(f"no candidate {ref!r} in the ledger (ids are printed by "
-                        "`torghut research run`)", field="candidate")
+            raise NotFoundError(f"prefix {ref!r} matches several {what}s; use more of the id",
+                                field=what)
+    raise NotFoundError(f"no {what} {ref!r} in the ledger ({hint})", field=what)
+
+
+def find_candidate(session: Session, ref: str) -> Candidate:
+    return find_by_ref(session, Candidate, ref, what="candidate",
+                       hint="ids are printed by `torghut research run`")
 
 
 # ----------------------------------------------------------------------------- collect

@@ -142,6 +142,12 @@ class Ledger:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def open_ledger(ws: Workspace, *, upgrade: bool = True) -> Ledger:
     """Open (and migrate to head) the ledger named by the workspace's ``ledger.url``."""
