@@ -18,13 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
+from tests.lanes.lane_helpers import FAST, count_rows, edge_spec, edge_workspace
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
-from tests.research.research_helpers import candidate
-from torghut.contracts.candidates import CandidateSpec
 from torghut.contracts.gates import Target
-from torghut.data.synth import SynthSpec, build_synth
 from torghut.gates import default_policy
 from torghut.gitops.manifests import CATALOG_PATH, load_catalog
 from torghut.gitops.merge import merge_branch
@@ -43,21 +41,13 @@ from torghut.lanes.validation import evaluate_candidate
 from torghut.ledger import Ledger, audit, open_ledger
 from torghut.ledger.models import KillSwitchEvent, PullRequest, PullRequestEvent
 from torghut.research.run import ResearchRun as FinishedRun
-from torghut.research.run import RunOptions, run_research
+from torghut.research.run import run_research
 from torghut.workspace import Workspace, init_workspace
-
-EDGE = SynthSpec(symbols=2, bars=2000, seed=3, planted_edge=3.0, edge_lookback=20)
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, FinishedRun]:
-    ws = init_workspace(tmp_path_factory.mktemp("promotion") / "ws")
-    build_synth(ws, EDGE, name="synth-edge")
-    spec = candidate(name="tsmom-edge", dataset="synth-edge", universe=["SYN000", "SYN001"],
-                     stress=["pessimistic_costs"], param_grid={"lookback": [16, 20, 24]})
-    run = run_research(ws, CandidateSpec.model_validate(spec),
-                       RunOptions(executor="serial", bootstrap_reps=200))
-    return ws, run
+    return edge_workspace(tmp_path_factory.mktemp("lane") / "ws", "tsmom-edge")
 
 
 def _prepare(ws: Workspace, source: tuple[Workspace, FinishedRun]) -> Workspace:
@@ -104,11 +94,6 @@ def _expect(book: Ledger, code: str, call: object, *args: object, **kwargs: obje
         call(*args, **kwargs)  # type: ignore[operator]
     assert err.value.code == code, err.value
     assert _last_refusal(book)["code"] == code  # audited
-
-
-def _count(book: Ledger, model: type) -> int:
-    with book.read() as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def _to_pr(pws: Workspace, book: Ledger, cid: str) -> promotion.Proposed:
@@ -168,7 +153,7 @@ def test_no_passing_decision_refuses_signoff_and_proposal(
     _expect(book, "TRANSITION_NOT_ALLOWED", promotion.propose, pws, book, cid,
             as_identity="promotion-agent")
     assert git(pws.gitops_dir, "branch", "--list", "codex/*").strip() == ""
-    assert _count(book, PullRequest) == 0
+    assert count_rows(book, PullRequest) == 0
 
 
 def test_agents_and_proposers_never_approve(pws: Workspace, book: Ledger, cid: str) -> None:
@@ -185,14 +170,11 @@ def test_agents_and_proposers_never_approve(pws: Workspace, book: Ledger, cid: s
     own = _to_pr_as(pws, book, cid2, "pat")
     _expect(book, "APPROVER_IS_PROPOSER", promotion.approve, pws, book, own.pr_id,
             as_identity="pat")
-    assert _count(book, PullRequestEvent) == 0
+    assert count_rows(book, PullRequestEvent) == 0
 
 
 def _rerun(ws: Workspace) -> FinishedRun:
-    spec = candidate(name="tsmom-edge-b", dataset="synth-edge", universe=["SYN000", "SYN001"],
-                     stress=["pessimistic_costs"], param_grid={"lookback": [16, 20, 24]})
-    return run_research(ws, CandidateSpec.model_validate(spec),
-                        RunOptions(executor="serial", bootstrap_reps=200))
+    return run_research(ws, edge_spec("tsmom-edge-b"), FAST)
 
 
 def _to_pr_as(pws: Workspace, book: Ledger, cid: str, proposer: str) -> promotion.Proposed:
@@ -221,7 +203,7 @@ def test_a_wrong_key_is_refused(pws: Workspace, book: Ledger, cid: str) -> None:
     path.unlink()
     generate_key(pws.keys_dir, "alice")  # a key GitOps main does not know
     _expect(book, "KEY_MISMATCH", promotion.approve, pws, book, pr.pr_id, as_identity="alice")
-    assert _count(book, PullRequestEvent) == 0
+    assert count_rows(book, PullRequestEvent) == 0
 
 
 def test_an_invalid_manifest_on_main_and_the_kill_switch_block_forward_moves(
@@ -243,7 +225,7 @@ def test_an_invalid_manifest_on_main_and_the_kill_switch_block_forward_moves(
                                           message="typo"), main)
     _expect(book, "HARD_STOP_CONFIG_INVALID", promotion.propose, pws, book, cid,
             as_identity="promotion-agent")
-    assert _count(book, PullRequest) == 0
+    assert count_rows(book, PullRequest) == 0
 
 
 def test_repeated_denials_freeze_the_candidate(pws: Workspace, book: Ledger, cid: str) -> None:

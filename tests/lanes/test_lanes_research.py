@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from tests.lanes.lane_helpers import count_rows
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
 from tests.ledger.helpers import use_ledger_url
 from tests.research.research_helpers import candidate, research_workspace, write_candidate
@@ -58,11 +59,6 @@ def book(ledger_ws: Workspace) -> Iterator[Ledger]:  # noqa: F811
     opened.close()
 
 
-def _count(ledger: Ledger, model: type) -> int:
-    with ledger.read() as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
-
-
 def test_a_recorded_run_holds_every_row_and_the_chain_verifies(
         book: Ledger, runs: tuple[FinishedRun, FinishedRun]) -> None:
     run = runs[0]
@@ -73,7 +69,7 @@ def test_a_recorded_run_holds_every_row_and_the_chain_verifies(
         b.inputs.candidate_hash
     n_stress = len(b.stress.scenarios) if b.stress else 0
     assert n_stress == 2
-    counts = {m: _count(book, m) for m in (ResearchRun, Trial, Candidate, FoldMetric,
+    counts = {m: count_rows(book, m) for m in (ResearchRun, Trial, Candidate, FoldMetric,
                                              StressMetric, AuditEventRow)}
     assert counts == {ResearchRun: 1, Trial: len(b.trials), Candidate: 1,
                       FoldMetric: len(b.folds), StressMetric: n_stress,
@@ -103,10 +99,10 @@ def test_a_recorded_run_holds_every_row_and_the_chain_verifies(
 def test_recording_the_same_run_twice_is_refused_and_changes_nothing(
         book: Ledger, runs: tuple[FinishedRun, FinishedRun]) -> None:
     record_run(book, runs[0], actor="research-agent")
-    before = _count(book, AuditEventRow), _count(book, Trial)
+    before = count_rows(book, AuditEventRow), count_rows(book, Trial)
     with pytest.raises(TorghutError, match="already recorded"):
         record_run(book, runs[0], actor="research-agent")
-    assert (_count(book, AuditEventRow), _count(book, Trial)) == before
+    assert (count_rows(book, AuditEventRow), count_rows(book, Trial)) == before
 
 
 def test_one_run_family_matches_the_bundle_statistics(

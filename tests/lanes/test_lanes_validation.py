@@ -17,15 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
+from tests.lanes.lane_helpers import FAST, count_rows, edge_workspace
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
 from tests.ledger.helpers import drop_guards
-from tests.research.research_helpers import candidate
 from tests.support import CliRunner, assert_one_line_error
-from torghut.contracts.candidates import CandidateSpec
 from torghut.contracts.gates import Decision, GateReport, Target
-from torghut.data.synth import SynthSpec, build_synth
 from torghut.gates import default_policy, policy_checksum
 from torghut.lanes.reproduce import Tolerance, compare, reproduce
 from torghut.lanes.research import record_run
@@ -33,23 +31,16 @@ from torghut.lanes.validation import Decided, evaluate_candidate
 from torghut.ledger import Ledger, audit, open_ledger
 from torghut.ledger.models import GateResultRow, PromotionDecision, Trial
 from torghut.research.run import ResearchRun as FinishedRun
-from torghut.research.run import RunOptions, run_research
-from torghut.workspace import Workspace, init_workspace
+from torghut.research.run import run_research
+from torghut.workspace import Workspace
 
-EDGE = SynthSpec(symbols=2, bars=2000, seed=3, planted_edge=3.0, edge_lookback=20)
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, FinishedRun]:
     """A workspace with the planted-edge snapshot and one research run that passes Gate 1."""
-    ws = init_workspace(tmp_path_factory.mktemp("validation") / "ws")
-    build_synth(ws, EDGE, name="synth-edge")
-    spec = candidate(dataset="synth-edge", universe=["SYN000", "SYN001"],
-                     stress=["pessimistic_costs"], param_grid={"lookback": [16, 20, 24]})
-    run = run_research(ws, CandidateSpec.model_validate(spec),
-                       RunOptions(executor="serial", bootstrap_reps=200))
-    return ws, run
+    return edge_workspace(tmp_path_factory.mktemp("lane") / "ws")
 
 
 @pytest.fixture
@@ -76,11 +67,6 @@ def cid(book: Ledger, source: tuple[Workspace, FinishedRun]) -> str:
 def _decide(vws: Workspace, book: Ledger, cid: str, target: Target = Target.PAPER) -> Decided:
     return evaluate_candidate(vws, book, cid, target, default_policy(), now=NOW,
                               actor="validation-agent")
-
-
-def _count(book: Ledger, model: type) -> int:
-    with book.read() as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def _codes(decided: Decided) -> list[str]:
@@ -127,12 +113,11 @@ def test_a_passing_candidate_is_allowed_and_every_input_is_recorded(
 def test_every_recorded_trial_of_the_family_counts_against_the_next_decision(
         vws: Workspace, book: Ledger, cid: str, source: tuple[Workspace, FinishedRun]) -> None:
     first = _decide(vws, book, cid)
-    rerun = run_research(source[0], source[1].bundle.candidate,
-                         RunOptions(executor="serial", bootstrap_reps=200))
+    rerun = run_research(source[0], source[1].bundle.candidate, FAST)
     record_run(book, rerun, actor="research-agent")  # same sweep again: a new run
     second = _decide(vws, book, cid)
     n = [d.report.results[1].observations["n_trials_family"] for d in (first, second)]
-    assert n == [3, 6] and _count(book, Trial) == 6
+    assert n == [3, 6] and count_rows(book, Trial) == 6
 
 
 def test_targets_without_their_evidence_are_denied_with_missing_codes(
@@ -142,7 +127,7 @@ def test_targets_without_their_evidence_are_denied_with_missing_codes(
     assert _codes(verified) == ["GATE2_EVIDENCE_MISSING", "GATE3_EVIDENCE_MISSING"]
     assert _codes(live) == ["GATE4_EVIDENCE_MISSING"]
     assert "no --live-review evidence file" in live.report.results[0].reasons[0].message
-    assert _count(book, PromotionDecision) == 2
+    assert count_rows(book, PromotionDecision) == 2
 
 
 def test_a_missing_snapshot_denies_gate0_and_says_why(vws: Workspace, book: Ledger,
@@ -165,7 +150,7 @@ def test_a_corrupted_bundle_denies_and_breaks_the_ledger_hard_stop(
     assert codes[:2] == ["GATE0_EVIDENCE_MISSING", "GATE1_EVIDENCE_MISSING"]
     assert "HARD_STOP_LEDGER_BROKEN" in codes
     assert "does not match" in decided.report.results[1].reasons[0].message
-    assert decided.input_hashes["bundle"] is None and _count(book, PromotionDecision) == 1
+    assert decided.input_hashes["bundle"] is None and count_rows(book, PromotionDecision) == 1
 
 
 def test_an_engaged_kill_switch_and_an_open_risk_incident_are_hard_stops(
@@ -211,7 +196,7 @@ def test_a_decision_reproduces_from_the_ledger_alone(vws: Workspace, book: Ledge
     with book.read() as s:
         actions = [e.action for e in audit.log(s, f"candidate:{cid}")]
     assert actions[-1] == "ledger.reproduce.ok"
-    assert _count(book, PromotionDecision) == 1
+    assert count_rows(book, PromotionDecision) == 1
 
 
 def test_a_corrupted_input_artifact_is_a_recorded_deny(vws: Workspace, book: Ledger,
@@ -296,7 +281,7 @@ def test_cli_bad_input_is_one_line_and_records_nothing(
                                   "--target", "paper_verified", "--paper", str(paper)),
                           str(paper))
     assert_one_line_error(torghut(*ws, "ledger", "reproduce", "feedfacefeed"), "decision")
-    assert _count(book, PromotionDecision) == 0
+    assert count_rows(book, PromotionDecision) == 0
 
 
 def test_sigkill_while_recording_a_decision_leaves_the_ledger_consistent(
@@ -312,8 +297,8 @@ def test_sigkill_while_recording_a_decision_leaves_the_ledger_consistent(
     assert "failpoint gates.decision.recording reached" in line, line
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert _count(book, PromotionDecision) == 0 and _count(book, GateResultRow) == 0
+    assert count_rows(book, PromotionDecision) == 0 and count_rows(book, GateResultRow) == 0
     with book.read() as s:
         assert audit.verify(s, book.artifacts).ok
     decided = _decide(vws, book, cid)  # the writer lock died with the process
-    assert decided.report.decision is Decision.ALLOW and _count(book, GateResultRow) == 3
+    assert decided.report.decision is Decision.ALLOW and count_rows(book, GateResultRow) == 3
