@@ -25,6 +25,9 @@ from tests.ledger.helpers import drop_guards
 from tests.support import CliRunner, assert_one_line_error
 from torghut.contracts.gates import Decision, GateReport, Target
 from torghut.gates import default_policy, policy_checksum
+from torghut.governance.guard import signed_action_of
+from torghut.governance.identities import lookup
+from torghut.governance.signing import verify
 from torghut.lanes.reproduce import Tolerance, compare, reproduce
 from torghut.lanes.research import record_run
 from torghut.lanes.validation import Decided, evaluate_candidate
@@ -35,6 +38,7 @@ from torghut.research.run import run_research
 from torghut.workspace import Workspace
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+AS = ("--as", "validation-agent")
 
 
 @pytest.fixture(scope="module")
@@ -249,20 +253,40 @@ def test_compare_reports_each_leaf_beyond_tolerance() -> None:
 # ----------------------------------------------------------------------------- the CLI
 
 
-def test_cli_exit_codes_json_and_show(vws: Workspace, cid: str, torghut: CliRunner) -> None:
+def test_cli_exit_codes_json_and_show(vws: Workspace, book: Ledger, cid: str,
+                                      torghut: CliRunner) -> None:
     allow = torghut("-w", str(vws.root), "gates", "evaluate", "--candidate", cid[:8],
-                    "--target", "paper", "--json")
+                    "--target", "paper", "--json", *AS)
     assert allow.returncode == 0, allow.stderr
     body = json.loads(allow.stdout)
     assert body["allowed"] and body["reason_codes"] == []
     assert Path(body["report_dir"], "report.md").read_text().startswith("# Gate report")
     deny = torghut("-w", str(vws.root), "gates", "evaluate", "--candidate", cid,
-                   "--target", "live")
+                   "--target", "live", *AS)
     assert deny.returncode == 1 and "GATE4_EVIDENCE_MISSING" in deny.stdout
     shown = torghut("-w", str(vws.root), "gates", "show", body["decision_id"][:12])
     assert shown.returncode == 0 and "**Decision: ALLOW**" in shown.stdout
-    again = torghut("-w", str(vws.root), "ledger", "reproduce", body["decision_id"], "--json")
+    again = torghut("-w", str(vws.root), "ledger", "reproduce", body["decision_id"], "--json",
+                    *AS)
     assert again.returncode == 0 and json.loads(again.stdout)["reproduced"] is True
+    with book.read() as s:  # each request is signed and recorded with what it produced
+        signed = [signed_action_of(e) for e in audit.log(s)
+                  if e.action == "validation.evaluate"]
+    assert [(a.actor, a.subject) for a in signed] == [
+        ("validation-agent", f"candidate:{cid}"), ("validation-agent", f"candidate:{cid}"),
+        ("validation-agent", f"decision:{body['decision_id']}")]
+    for action in signed:
+        verify(action, lookup(vws.gitops_dir, action.actor))
+
+
+def test_cli_evaluating_needs_the_validation_role(vws: Workspace, book: Ledger, cid: str,
+                                                 torghut: CliRunner) -> None:
+    refused = torghut("-w", str(vws.root), "gates", "evaluate", "--candidate", cid,
+                      "--target", "paper", "--as", "research-agent")
+    assert refused.returncode == 1 and "ROLE_NOT_PERMITTED" in refused.stderr
+    assert count_rows(book, PromotionDecision) == 0
+    with book.read() as s:
+        assert [e.action for e in audit.log(s)][-1] == "governance.refused"
 
 
 def test_cli_bad_input_is_one_line_and_records_nothing(
@@ -271,16 +295,16 @@ def test_cli_bad_input_is_one_line_and_records_nothing(
     bad.write_text("gate1:\n  min_folds: '4'\n")
     ws = ("-w", str(vws.root))
     assert_one_line_error(torghut(*ws, "gates", "evaluate", "--candidate", cid,
-                                  "--target", "paper", "--policy", str(bad)),
+                                  "--target", "paper", "--policy", str(bad), *AS),
                           f"{bad}:2", "gate1.min_folds")
     assert_one_line_error(torghut(*ws, "gates", "evaluate", "--candidate", "nope",
-                                  "--target", "paper"), "candidate")
+                                  "--target", "paper", *AS), "candidate")
     paper = tmp_path / "paper.json"
     paper.write_text('{"strategy": 3}')
     assert_one_line_error(torghut(*ws, "gates", "evaluate", "--candidate", cid,
-                                  "--target", "paper_verified", "--paper", str(paper)),
+                                  "--target", "paper_verified", "--paper", str(paper), *AS),
                           str(paper))
-    assert_one_line_error(torghut(*ws, "ledger", "reproduce", "feedfacefeed"), "decision")
+    assert_one_line_error(torghut(*ws, "ledger", "reproduce", "feedfacefeed", *AS), "decision")
     assert count_rows(book, PromotionDecision) == 0
 
 
@@ -290,7 +314,7 @@ def test_sigkill_while_recording_a_decision_leaves_the_ledger_consistent(
     env.pop("TORGHUT_WORKSPACE", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "torghut.cli.main", "-w", str(vws.root), "gates", "evaluate",
-         "--candidate", cid, "--target", "paper"],
+         "--candidate", cid, "--target", "paper", *AS],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     line = proc.stderr.readline()  # the decision row and its audit event are written

@@ -49,7 +49,8 @@ def evaluate(
     out: Path | None = typer.Option(None, "--out", file_okay=False, help="Where to write "
                                     "report.json and report.md (default: <workspace>/"
                                     "artifacts/gates/<decision id[:12]>)."),
-    actor: str = typer.Option("validation", "--as", help="Who evaluates (recorded)."),
+    actor: str = typer.Option(..., "--as", metavar="IDENTITY", show_default=False,
+                              help="The validation identity evaluating (signs the request)."),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Run the target's gates on recorded evidence; record the decision. Exit 0 allow,
@@ -59,7 +60,7 @@ def evaluate(
     with open_ledger(ws) as ledger:
         decided = evaluate_candidate(
             ws, ledger, candidate, target, source.policy, now=datetime.now(UTC), actor=actor,
-            evidence=EvidenceFiles(paper=paper, tca=tca, live_review=live_review))
+            sign=True, evidence=EvidenceFiles(paper=paper, tca=tca, live_review=live_review))
     folder = write_report(decided.report, out or _default_out(ws, decided.decision_id))
     allowed = decided.report.decision.value == "allow"
     if json_out:

@@ -21,14 +21,15 @@ def reproduce_cmd(
                                   help="Relative tolerance of re-run metrics."),
     abs_tol: float = typer.Option(Tolerance.abs, "--abs-tol", min=0.0,
                                   help="Absolute tolerance of re-run metrics."),
-    actor: str = typer.Option("validation", "--as", help="Who reproduces (recorded)."),
+    actor: str = typer.Option(..., "--as", metavar="IDENTITY", show_default=False,
+                              help="The validation identity reproducing (signs the request)."),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Re-evaluate a decision from its recorded artifacts (identical report required).
     Exit 0 reproduced, 1 not (a deny superseding it is recorded), 2 bad input."""
     ws = workspace(ctx)
     with open_ledger(ws) as ledger:
-        outcome = reproduce(ws, ledger, decision, rerun=rerun, actor=actor,
+        outcome = reproduce(ws, ledger, decision, rerun=rerun, actor=actor, sign=True,
                             tolerance=Tolerance(rel=rel_tol, abs=abs_tol))
     if json_out:
         emit_json(outcome.to_json())

@@ -27,9 +27,12 @@ from sqlalchemy.orm import Session
 import torghut
 from torghut.contracts.base import Contract
 from torghut.contracts.gates import GateInputs, GatePolicy, GateReport, Target
+from torghut.contracts.governance import SignedAction
 from torghut.contracts.research import MetricsBundle
 from torghut.errors import NotFoundError, TorghutError
 from torghut.gates.engine import evaluate
+from torghut.governance import guard
+from torghut.governance.rights import Action
 from torghut.lanes.validation import INPUT_MODELS, artifact_refs, decision_id, find_by_ref
 from torghut.ledger import Ledger, audit
 from torghut.ledger.artifacts import ArtifactCorrupted
@@ -200,11 +203,17 @@ def _rerun(ws: Workspace, bundle: MetricsBundle | None, tol: Tolerance) -> None:
 
 def reproduce(ws: Workspace, ledger: Ledger, ref: str, *, rerun: bool = False,
               tolerance: Tolerance = Tolerance(), actor: str = "torghut",
-              now: datetime | None = None) -> Reproduction:
-    """Reproduce decision ``ref`` (see the module docstring) and record the outcome."""
+              now: datetime | None = None, sign: bool = False) -> Reproduction:
+    """Reproduce decision ``ref`` (see the module docstring) and record the outcome.
+
+    With ``sign``, ``actor`` must be an identity allowed ``validation.evaluate``; the signed
+    request is recorded with the outcome (a refusal is audited and nothing else written).
+    """
     with ledger.read() as session:
         row = find_decision(session, ref)
         tampered = audit.row_check(session, PromotionDecision, row.id)
+    signed = guard.check(ws, ledger, actor, Action.VALIDATION_EVALUATE, f"decision:{row.id}",
+                         {"rerun": rerun}) if sign else None
     try:
         if tampered is not None:
             raise _NotReproduced("REPRODUCE_LEDGER_ROW_MODIFIED",
@@ -218,15 +227,19 @@ def reproduce(ws: Workspace, ledger: Ledger, ref: str, *, rerun: bool = False,
     else:
         what = "report and every re-run metric" if rerun else "report"
         outcome = Reproduction(row.id, True, None, f"the {what} reproduced", rerun)
-    return _record(ledger, row, outcome, actor=actor, now=now or datetime.now(UTC))
+    return _record(ledger, row, outcome, actor=actor, now=now or datetime.now(UTC),
+                   signed=signed)
 
 
 def _record(ledger: Ledger, row: PromotionDecision, outcome: Reproduction, *, actor: str,
-            now: datetime) -> Reproduction:
+            now: datetime, signed: SignedAction | None) -> Reproduction:
     """An audit event either way; a deny decision superseding ``row`` when not reproduced."""
     subject = f"candidate:{row.candidate_id}"
     payload = outcome.to_json()
     with ledger.write() as session:
+        if signed is not None:
+            guard.record(session, signed, outcome={"reproduced": outcome.reproduced,
+                                                   "code": outcome.code})
         if outcome.reproduced:
             audit.append(session, actor, "ledger.reproduce.ok", subject, payload)
             return outcome

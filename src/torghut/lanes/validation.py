@@ -40,6 +40,7 @@ from torghut.contracts.gates import (
     TcaEvidence,
     TrialFamily,
 )
+from torghut.contracts.governance import SignedAction
 from torghut.contracts.research import MetricsBundle
 from torghut.data.quality import check_snapshot
 from torghut.data.snapshots import load_snapshot
@@ -48,7 +49,9 @@ from torghut.faults import failpoint
 from torghut.gates.engine import REQUIRED, evaluate
 from torghut.gates.policy import POLICY_PATH, canonical_policy, parse_policy, read_policy
 from torghut.gitops.repo import MAIN, show
+from torghut.governance import guard
 from torghut.governance.lifecycle import freeze_if_repeated
+from torghut.governance.rights import Action
 from torghut.lanes.research import trial_family
 from torghut.ledger import Ledger, audit
 from torghut.ledger.models import Candidate, GateResultRow, PromotionDecision, ResearchRun
@@ -247,7 +250,8 @@ def artifact_refs(input_hashes: Mapping[str, Any], *extra: str | None) -> tuple[
 
 
 def record_decision(ledger: Ledger, inputs: GateInputs, report: GateReport,
-                    policy: GatePolicy, *, actor: str) -> Decided:
+                    policy: GatePolicy, *, actor: str,
+                    signed: SignedAction | None = None) -> Decided:
     """Store the inputs and report, then write the decision and its gate results at once.
 
     Blobs go first: a crash before the transaction commits leaves only unreferenced,
@@ -274,6 +278,9 @@ def record_decision(ledger: Ledger, inputs: GateInputs, report: GateReport,
                           subject=subject, artifact_refs=(report_hash,))
         frozen = (report.decision is Decision.DENY and freeze_if_repeated(
             session, inputs.candidate_id, policy.freeze_after_failures, actor=actor))
+        if signed is not None:  # who asked, signed, in the same transaction
+            guard.record(session, signed, evidence_refs=(report_hash,),
+                         outcome={"decision_id": did, "decision": report.decision.value})
     return Decided(did, report, hashes, report_hash, frozen)
 
 
@@ -292,10 +299,19 @@ def _decision_row(did: str, report: GateReport, hashes: dict[str, Any],
 
 def evaluate_candidate(ws: Workspace, ledger: Ledger, candidate_ref: str, target: Target,
                        policy: GatePolicy, *, now: datetime, actor: str,
-                       evidence: EvidenceFiles = EvidenceFiles()) -> Decided:
-    """Collect, evaluate and record one decision (the ``gates evaluate`` use case)."""
+                       evidence: EvidenceFiles = EvidenceFiles(), sign: bool = False
+                       ) -> Decided:
+    """Collect, evaluate and record one decision (the ``gates evaluate`` use case).
+
+    With ``sign``, ``actor`` must be an identity allowed ``validation.evaluate``: the request
+    is signed and checked before anything is read (a refusal is audited, nothing else
+    written) and its signed action is recorded with the decision.
+    """
     with ledger.read() as session:
         candidate = find_candidate(session, candidate_ref)
+    signed = guard.check(ws, ledger, actor, Action.VALIDATION_EVALUATE,
+                         f"candidate:{candidate.id}", {"target": target.value}) if sign else None
+    with ledger.read() as session:
         inputs = collect(ws, ledger, session, candidate, target, evidence)
     report = evaluate(inputs, target, policy, evaluated_at=now)
-    return record_decision(ledger, inputs, report, policy, actor=actor)
+    return record_decision(ledger, inputs, report, policy, actor=actor, signed=signed)
