@@ -87,14 +87,17 @@ def branch_exists(repo: Path, branch: str) -> bool:
 
 
 def show(repo: Path, path: str, ref: str = MAIN) -> str | None:
-    """The text of ``path`` at ``ref``, or ``None`` if the file is not in that tree."""
-    sha = rev_parse(repo, ref)
-    if sha is None:
-        raise GitError(f"no such ref {ref!r}", file=repo)
-    listed = git(repo, "ls-tree", "--name-only", sha, "--", path).strip()
-    if not listed:
+    """The text of ``path`` at ``ref``, or ``None`` if the file is not in that tree.
+
+    One ``git`` call on the common path (this runs on every gate evaluation); only a
+    failure costs a second call, to tell a missing file from a missing ref.
+    """
+    try:
+        return git(repo, "cat-file", "blob", f"{ref}:{path}")
+    except GitError:
+        if rev_parse(repo, ref) is None:
+            raise GitError(f"no such ref {ref!r}", file=repo) from None
         return None
-    return git(repo, "show", f"{sha}:{path}")
 
 
 def commit_files(repo: Path, *, parent: str, files: Mapping[str, str | None], message: str,
