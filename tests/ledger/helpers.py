@@ -16,15 +16,19 @@ from torghut.ledger.models import (
     Approval,
     Base,
     Candidate,
+    FillRow,
     FoldMetric,
     GateResultRow,
     Incident,
     KillSwitchEvent,
+    OrderEvent,
     Promotion,
     PromotionDecision,
     PullRequest,
     PullRequestEvent,
     ResearchRun,
+    RiskDecisionRow,
+    RuntimeSession,
     StressMetric,
     Trial,
 )
@@ -95,8 +99,23 @@ def one_of_each() -> list[Base]:
                      body_sha256=H, evidence_sha256=H, proposer="promotion-agent")
     pr_event = PullRequestEvent(pull_request_id=1, event="approved", actor="alice",
                                 head_sha="b" * 40, reasons=[], signature="c2ln")
+    session = RuntimeSession(id="sess-1", mode="paper", config_sha256=H, dataset_id="ds-1",
+                             window_start=T0, window_end=T0 + timedelta(days=1),
+                             operator="oscar", summary={"orders": 1}, artifact_refs=[H])
+    risk = RiskDecisionRow(session_id="sess-1", client_order_id="o-1", strategy_id="tsmom",
+                           symbol="AAA", action="accept", code="ACCEPTED", control=None,
+                           limit_id=None, requested_qty=10.0, approved_qty=10.0,
+                           observed=None, threshold=None, message="", ts=T0)
+    order = OrderEvent(session_id="sess-1", client_order_id="o-1", order_id="p-1",
+                       strategy_id="tsmom", strategy_ref="tsmom@1.0.0", operator="oscar",
+                       symbol="AAA", side="buy", event="submitted", status="working",
+                       qty=10.0, filled_qty=0.0, price=None, code="OK", ts=T0)
+    fill = FillRow(session_id="sess-1", fill_id="f-1", order_id="p-1", client_order_id="o-1",
+                   strategy_id="tsmom", symbol="AAA", side="buy", qty=10.0, price=101.25,
+                   arrival_mid=101.0, commission=0.05, spread_cost=0.1, impact_cost=0.02,
+                   hypothetical=False, ts=T0)
     return [run, trial, cand, fold, stress, decision, gate, promo, approval, incident, kill,
-            pr, pr_event]
+            pr, pr_event, session, risk, order, fill]
 
 
 def record_all(ledger: Ledger) -> None:

@@ -219,14 +219,109 @@ class Incident(Base):
 
 
 class KillSwitchEvent(Base):
+    """An engage (to ``state`` reducing|halted) or a release (to active) of one scope.
+
+    The latest row per ``scope`` is that scope's latched state (FIA-1): it survives any
+    restart because the runtime reads it back from here on start.
+    """
+
     __tablename__ = "kill_switch_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    action: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))  # engage | release
     reason: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(128))
     incident_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scope: Mapped[str] = mapped_column(String(160), default="firm", index=True)
+    state: Mapped[str | None] = mapped_column(String(16))  # active | reducing | halted
+    trigger: Mapped[str | None] = mapped_column(String(64))  # MANUAL or an automatic code
+    signature: Mapped[str | None] = mapped_column(Text)
+
+
+class RuntimeSession(Base):
+    """One paper/shadow session: what ran, on which config and data, and what it produced."""
+
+    __tablename__ = "runtime_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))  # paper | shadow
+    config_sha256: Mapped[str] = mapped_column(Hash)
+    dataset_id: Mapped[str | None] = mapped_column(String(64))
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    operator: Mapped[str] = mapped_column(String(128))
+    summary: Mapped[dict[str, Any]]
+    artifact_refs: Mapped[list[Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RiskDecisionRow(Base):
+    """One pre-trade decision (accept, clip, reject) with its stable code (RTS-28)."""
+
+    __tablename__ = "risk_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    client_order_id: Mapped[str] = mapped_column(String(128), index=True)
+    strategy_id: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(8))
+    code: Mapped[str] = mapped_column(String(32))
+    control: Mapped[str | None] = mapped_column(String(16))
+    limit_id: Mapped[str | None] = mapped_column(String(160))
+    requested_qty: Mapped[float] = mapped_column(Float)
+    approved_qty: Mapped[float] = mapped_column(Float)
+    observed: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(Text)
+    ts: Mapped[datetime]
+
+
+class OrderEvent(Base):
+    """An order's life, one row per event: submitted, acked, filled, cancelled, …"""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    client_order_id: Mapped[str] = mapped_column(String(128), index=True)
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    strategy_id: Mapped[str] = mapped_column(String(64))
+    strategy_ref: Mapped[str] = mapped_column(String(128))  # type@version (RTS-12)
+    operator: Mapped[str] = mapped_column(String(128))
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(4))
+    event: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(24))
+    qty: Mapped[float] = mapped_column(Float)
+    filled_qty: Mapped[float] = mapped_column(Float)
+    price: Mapped[float | None] = mapped_column(Float)
+    code: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[datetime]
+
+
+class FillRow(Base):
+    """One execution (``hypothetical`` in shadow mode) with its cost breakdown."""
+
+    __tablename__ = "fills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    fill_id: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[str] = mapped_column(String(64))
+    client_order_id: Mapped[str] = mapped_column(String(128), index=True)
+    strategy_id: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(4))
+    qty: Mapped[float] = mapped_column(Float)
+    price: Mapped[float] = mapped_column(Float)
+    arrival_mid: Mapped[float | None] = mapped_column(Float)
+    commission: Mapped[float] = mapped_column(Float)
+    spread_cost: Mapped[float] = mapped_column(Float)
+    impact_cost: Mapped[float] = mapped_column(Float)
+    hypothetical: Mapped[bool]
+    ts: Mapped[datetime]
 
 
 class PullRequest(Base):
