@@ -168,6 +168,10 @@ class RuntimeConfig(Contract):
         default=(), description="Effective-dated restricted symbols (SEC-6)")
     kill_switch: KillSwitchTriggers = Field(default_factory=KillSwitchTriggers,
                                             description="Automatic kill-switch triggers")
+    easy_to_borrow: tuple[str, ...] = Field(
+        default=("*",), description="Symbols a short sale may be sent for (SEC-5: selling "
+        "below a flat position needs a located borrow); '*' = every symbol, the paper "
+        "default — list symbols explicitly for live")
 
     @field_validator("limits")
     @classmethod
