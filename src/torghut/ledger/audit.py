@@ -173,6 +173,22 @@ def record(session: Session, row: DeclarativeBase, *, actor: str, action: str, s
     return append_many(session, [event])[0]
 
 
+def record_many(session: Session, rows: Sequence[DeclarativeBase], *, actor: str,
+                action: str, subject: str) -> list[AuditEvent]:
+    """:func:`record` for many rows of one kind: one flush, one audit INSERT batch."""
+    if not rows:
+        return []
+    session.add_all(rows)
+    session.flush()
+    events = []
+    for row in rows:
+        table: Table = type(row).__table__  # type: ignore[attr-defined]
+        values = {col.name: getattr(row, col.name) for col in table.columns}
+        events.append(NewEvent(actor, action, subject, row_payload(table, values),
+                               ref_table=table.name, ref_id=_pk(table, values)))
+    return append_many(session, events)
+
+
 def row_check(session: Session, model: type[DeclarativeBase], row_id: str) -> str | None:
     """``None`` if the row's stored content is what its audit event hashed, else a code
     (``row_missing``, ``row_unvouched``, ``row_modified``) — one row's ``verify``."""
