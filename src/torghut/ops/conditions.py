@@ -9,7 +9,7 @@ Each measurement reads the part that owns the fact — never a file someone wrot
                 (``runtime.config.applied``) or a drift check last found (``ops.drift.checked``)
 ``risk``        execution/risk-control incidents (class B) still open in the ledger
 ``llm``         the LLM advisory path's stage (off: Torghut ships none enabled)
-``kill_switch`` the latest kill-switch event in the ledger (latched, FIA-1)
+``kill_switch`` the newest kill-switch event of every scope (latched, FIA-1)
 ==============  =================================================================
 
 A measurement that cannot be taken is left ``None`` with the reason in ``absent``, so its
@@ -42,8 +42,10 @@ from torghut.errors import TorghutError
 from torghut.gitops.manifests import CATALOG_PATH
 from torghut.gitops.repo import MAIN, show
 from torghut.ledger import Ledger, audit
-from torghut.ledger.models import AuditEventRow, Incident, KillSwitchEvent
+from torghut.ledger.models import AuditEventRow, Incident
+from torghut.ops import kill_switch
 from torghut.ops.drift import DRIFT_CHECKED_ACTION, desired_config
+from torghut.risk.kill_switch import most_severe
 from torghut.strategies.catalog import validate_catalog_text
 from torghut.strategies.registry import Registry
 from torghut.workspace import Workspace
@@ -51,7 +53,6 @@ from torghut.workspace import Workspace
 #: The audit action the runtime records when it applies a config (payload: config_sha256).
 RUNTIME_APPLIED_ACTION = "runtime.config.applied"
 RISK_INCIDENT_CLASS = "B"  # plan-details "Incidents": execution / risk control
-_ENGAGED = {"engage": "halted", "halt": "halted", "reduce": "reducing"}
 
 
 @dataclass
@@ -149,8 +150,13 @@ def measure_llm() -> LlmReliability:
 
 
 def measure_kill_switch(session: Session) -> KillSwitchState:
-    """The latched firm-wide state: the latest event decides (FIA-1)."""
-    last = session.scalars(select(KillSwitchEvent).order_by(KillSwitchEvent.id.desc())
-                           .limit(1)).first()
-    state = "active" if last is None else _ENGAGED.get(last.action, "active")
-    return KillSwitchState(state=state, scope="firm")  # type: ignore[arg-type]
+    """The latched board (FIA-1): ANY engaged scope freezes the promotion pipeline (the
+    governance plan's kill actions), reported at its most severe state with every engaged
+    scope named; nothing engaged is ``active`` at firm scope."""
+    # control: plan (engaging the kill switch freezes the promotion pipeline)
+    engaged = kill_switch.board(session).engaged()
+    if not engaged:
+        return KillSwitchState(state="active", scope="firm")
+    state = most_severe(latch.state for latch in engaged)
+    scopes = ", ".join(latch.scope for latch in engaged)
+    return KillSwitchState(state=state.value, scope=scopes)
