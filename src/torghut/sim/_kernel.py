@@ -40,6 +40,82 @@ def _lot_round(x: float, lot: float) -> float:
     return math.trunc(x / lot + math.copysign(EPS, x)) * lot
 
 
+# Per-fill scalar rules, shared with the paper/shadow execution adapters
+# (torghut.runtime.adapters.paper) so a paper fill and a simulated fill are the same numbers.
+# Each is inlined into the kernel; Python callers get the same compiled arithmetic.
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def collar_breached(level: float, open_: float, collar: float) -> bool:
+    """A limit/stop further than ``collar`` (a fraction) from the active bar's open."""
+    return abs(level - open_) > collar * open_
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def quote_half(half: float, spread_on: bool) -> float:
+    """The half spread a fill pays: zero when spread crossing is off or unknown (NaN)."""
+    hs = half if spread_on else 0.0
+    if math.isnan(hs):
+        hs = 0.0
+    return hs
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def touch_price(kind: int, side: float, open_: float, high: float, low: float, hs: float,
+                level: float) -> float:
+    """Fill price before impact, on the order's side of the quote (ask for buys, bid for
+    sells); NaN when the bar does not reach the order (limit not traded through, stop not
+    triggered). Gaps through the level fill at the open."""
+    q_open, q_high, q_low = open_ + side * hs, high + side * hs, low + side * hs
+    if kind == MARKET:
+        return q_open
+    if kind == LIMIT:
+        through = q_low < level if side > 0 else q_high > level
+        if not through:
+            return math.nan
+        return min(q_open, level) if side > 0 else max(q_open, level)
+    triggered = q_high >= level if side > 0 else q_low <= level
+    if not triggered:
+        return math.nan
+    return max(q_open, level) if side > 0 else min(q_open, level)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def capped_qty(remaining: float, participation: float, volume: float, lot: float) -> float:
+    """What can fill on this bar: the remainder, capped at ``participation × volume`` (0 = no
+    cap), rounded toward zero to the lot."""
+    qty = remaining
+    if participation > 0.0:
+        qty = min(qty, participation * volume)
+    return _lot_round(qty, lot)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def impact_per_share(eta: float, sigma: float, qty: float, volume: float,
+                     ref_mid: float) -> float:
+    """Square-root impact ``eta × sigma × sqrt(q / V) × mid`` (Almgren et al. 2005); zero
+    without a coefficient or a volatility estimate."""
+    if eta > 0.0 and not math.isnan(sigma):
+        return eta * sigma * math.sqrt(qty / volume) * ref_mid
+    return 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def commission(per_share: float, bps: float, minimum: float, qty: float,
+               notional: float) -> float:
+    """Per-share plus bps of notional, at least ``minimum`` per fill when that is > 0."""
+    fee = per_share * qty + bps * 1e-4 * notional
+    if minimum > 0.0 and fee < minimum:
+        fee = minimum
+    return fee
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def turnover_penalty(bps: float, notional: float) -> float:
+    """The turnover penalty charged in cash: bps of traded notional."""
+    return bps * 1e-4 * notional
+
+
 @njit(cache=True, error_model="numpy")
 def scan_exposure(exposure):  # pragma: no cover - compiled
     """One pass over the T×S exposures: (values outside [-1, 1] or infinite, decisions that
@@ -254,45 +330,24 @@ def _attempt(k, t, orders, fills, n_fills, o, h, lo, vol, half, sigma, reject, p
         _close(orders, k, t, REJECTED, REJECT_BURST)
         return 0.0
     level = orders[k, O_LIMIT] if kind == LIMIT else orders[k, O_STOP]
-    if kind != MARKET and orders[k, O_TRIED] == 0.0 and abs(level - op) > p[P_COLLAR] * op:
+    if kind != MARKET and orders[k, O_TRIED] == 0.0 and collar_breached(level, op, p[P_COLLAR]):
         _close(orders, k, t, REJECTED, PRICE_COLLAR)
         return 0.0
     orders[k, O_TRIED] = 1.0
-    hs = half[t, s] if p[P_SPREAD_ON] > 0 else 0.0
-    if math.isnan(hs):
-        hs = 0.0
-    # Quote on the order's side: the ask for buys (mid + half), the bid for sells.
-    q_open, q_high, q_low = op + side * hs, h[t, s] + side * hs, lo[t, s] + side * hs
-    marketable = True
-    if kind == MARKET:
-        price = q_open
-    elif kind == LIMIT:
-        marketable = False
-        through = q_low < level if side > 0 else q_high > level
-        if not through:
-            return _unfilled(orders, k, t, carry, NOT_FILLED)
-        price = min(q_open, level) if side > 0 else max(q_open, level)
-    else:
-        triggered = q_high >= level if side > 0 else q_low <= level
-        if not triggered:
-            return _unfilled(orders, k, t, carry, NOT_FILLED)
-        price = max(q_open, level) if side > 0 else min(q_open, level)
-    remaining = orders[k, O_QTY] - orders[k, O_FILLED]
-    qty = remaining
-    if p[P_PARTICIPATION] > 0.0:
-        qty = min(qty, p[P_PARTICIPATION] * vol[t, s])
-    qty = _lot_round(qty, lot)
+    hs = quote_half(half[t, s], p[P_SPREAD_ON] > 0)
+    price = touch_price(kind, side, op, h[t, s], lo[t, s], hs, level)
+    if math.isnan(price):
+        return _unfilled(orders, k, t, carry, NOT_FILLED)
+    qty = capped_qty(orders[k, O_QTY] - orders[k, O_FILLED], p[P_PARTICIPATION], vol[t, s],
+                     lot)
     if qty <= EPS:
         return _unfilled(orders, k, t, carry, PARTICIPATION_CAP)
     ref_mid = price - side * hs
     impact = 0.0
-    if marketable and p[P_ETA] > 0.0 and not math.isnan(sigma[t, s]):
-        impact = p[P_ETA] * sigma[t, s] * math.sqrt(qty / vol[t, s]) * ref_mid
+    if kind != LIMIT:  # marketable: market, triggered stop
+        impact = impact_per_share(p[P_ETA], sigma[t, s], qty, vol[t, s], ref_mid)
         price += side * impact
     notional = qty * price
-    commission = p[P_PER_SHARE] * qty + p[P_BPS] * 1e-4 * notional
-    if p[P_MIN] > 0.0 and commission < p[P_MIN]:
-        commission = p[P_MIN]
     f = fills[n_fills]
     f[F_BAR] = t
     f[F_SYM] = s
@@ -301,10 +356,10 @@ def _attempt(k, t, orders, fills, n_fills, o, h, lo, vol, half, sigma, reject, p
     f[F_QTY] = qty
     f[F_PRICE] = price
     f[F_ARRIVAL] = orders[k, O_ARRIVAL]
-    f[F_COMMISSION] = commission
+    f[F_COMMISSION] = commission(p[P_PER_SHARE], p[P_BPS], p[P_MIN], qty, notional)
     f[F_SPREAD] = hs * qty
     f[F_IMPACT] = impact * qty
-    f[F_PENALTY] = p[P_PENALTY_BPS] * 1e-4 * notional
+    f[F_PENALTY] = turnover_penalty(p[P_PENALTY_BPS], notional)
     f[F_VOLUME] = vol[t, s]
     orders[k, O_FILLED] += qty
     if orders[k, O_QTY] - orders[k, O_FILLED] <= EPS:

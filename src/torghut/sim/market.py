@@ -17,13 +17,18 @@ Point-in-time derived series, both using only bars strictly *before* bar t:
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from torghut.contracts.simulation import ExecutionModel
 from torghut.data.bars import canonical_bars
+
+Num = TypeVar("Num", float, np.ndarray)
 
 
 @dataclass(frozen=True)
@@ -64,12 +69,10 @@ def market_from_bars(bars: pd.DataFrame, execution: ExecutionModel, *,
 
     bid, ask, spread = pivot("bid"), pivot("ask"), pivot("spread")
     close = pivot("close")
-    quoted = np.isfinite(bid) & np.isfinite(ask)
     raw = Market(
         ts=pd.DatetimeIndex(ts), symbols=tuple(str(s) for s in symbols), open=pivot("open"),
         high=pivot("high"), low=pivot("low"), close=close, volume=pivot("volume"),
-        mid=np.where(quoted, (bid + ask) / 2, close),
-        data_spread=np.where(quoted, ask - bid, spread),
+        mid=arrival_mid(bid, ask, close), data_spread=quoted_spread(bid, ask, spread),
         sigma=np.empty(0), half=np.empty(0), reject=np.zeros(shape, dtype=bool))
     return derive(raw, execution)
 
@@ -77,14 +80,81 @@ def market_from_bars(bars: pd.DataFrame, execution: ExecutionModel, *,
 def derive(market: Market, execution: ExecutionModel) -> Market:
     """Recompute sigma and the half spread from the raw arrays (after a price transform)."""
     sigma = trailing_vol(market.close, execution.vol_window)
+    half = half_spread(market.open, sigma, market.data_spread, execution)
+    return replace(market, sigma=sigma, half=half)
+
+
+# The per-bar rules below take arrays (the simulator) or scalars (the paper adapter, bar by
+# bar, torghut.runtime.adapters.paper): one definition, so both see the same numbers.
+
+
+def arrival_mid(bid: Num, ask: Num, close: Num) -> Num:
+    """(bid + ask) / 2 where both are quoted, else the close."""
+    quoted = np.isfinite(bid) & np.isfinite(ask)
+    return _same_kind(np.where(quoted, (bid + ask) / 2, close), close)
+
+
+def quoted_spread(bid: Num, ask: Num, spread: Num) -> Num:
+    """The data's spread: ask − bid where both are quoted, else the spread column (or NaN)."""
+    quoted = np.isfinite(bid) & np.isfinite(ask)
+    return _same_kind(np.where(quoted, ask - bid, spread), spread)
+
+
+def half_spread(open_: Num, sigma: Num, data_spread: Num, execution: ExecutionModel) -> Num:
+    """Half the spread a fill on this bar pays: the data's spread (``spread_source="data"``,
+    where known) or ``max(min_spread_bps, k × sigma × 1e4)`` bps of the bar's open."""
     modelled_bps = np.maximum(execution.min_spread_bps,
                               execution.spread_vol_k * np.nan_to_num(sigma) * 1e4)
-    modelled = modelled_bps / 1e4 * market.open
+    modelled = modelled_bps / 1e4 * open_
     if execution.spread_source == "data":
-        spread = np.where(np.isfinite(market.data_spread), market.data_spread, modelled)
+        spread = np.where(np.isfinite(data_spread), data_spread, modelled)
     else:
         spread = modelled
-    return replace(market, sigma=sigma, half=spread / 2)
+    return _same_kind(spread / 2, open_)
+
+
+def _same_kind(value: np.ndarray, like: Num) -> Num:
+    """A plain float when the inputs were scalars (np.where returns 0-d arrays)."""
+    return value if isinstance(like, np.ndarray) else float(value)
+
+
+class TrailingVol:
+    """:func:`trailing_vol` for one symbol, one close at a time (point-in-time streaming).
+
+    :attr:`value` is the volatility a fill on the *next* bar uses: the sample std of the last
+    ``window`` log returns between available closes, NaN until two returns exist. It keeps
+    the running sums exactly as :func:`_rolling_std` forms them (cumulative sums, differenced
+    over the window), so the streamed value equals the batch one bit for bit.
+    """
+
+    __slots__ = ("_c1", "_c2", "_last_log", "_returns", "value", "window")
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self._c1: deque[float] = deque([0.0], maxlen=window + 1)
+        self._c2: deque[float] = deque([0.0], maxlen=window + 1)
+        self._last_log = math.nan
+        self._returns = 0
+        self.value = math.nan
+
+    def update(self, close: float) -> float:
+        """Take the close of the bar just finished; return the sigma for the next bar."""
+        if not math.isfinite(close):
+            return self.value  # no bar: the last estimate carries (forward fill)
+        log_close = float(np.log(close))
+        if math.isnan(self._last_log):
+            self._last_log = log_close
+            return self.value
+        r = log_close - self._last_log
+        self._last_log = log_close
+        self._returns += 1
+        self._c1.append(self._c1[-1] + r)
+        self._c2.append(self._c2[-1] + r * r)
+        if self._returns >= 2:
+            n = min(self._returns, self.window)
+            s1, s2 = self._c1[-1] - self._c1[-1 - n], self._c2[-1] - self._c2[-1 - n]
+            self.value = float(_std_from_sums(s1, s2, n))
+        return self.value
 
 
 def trailing_vol(close: np.ndarray, window: int) -> np.ndarray:
@@ -115,8 +185,13 @@ def _rolling_std(r: np.ndarray, window: int) -> np.ndarray:
     c2 = np.concatenate([[0.0], np.cumsum(r * r)])
     hi = np.arange(1, r.size + 1)
     lo = hi - n
-    s1, s2 = c1[hi] - c1[lo], c2[hi] - c2[lo]
+    out: np.ndarray = _std_from_sums(c1[hi] - c1[lo], c2[hi] - c2[lo], n)
+    return out
+
+
+def _std_from_sums(s1: Num, s2: Num, n: Num) -> Num:
+    """Sample std (ddof=1) of n values from their sum and sum of squares."""
     with np.errstate(invalid="ignore", divide="ignore"):
         var = (s2 - s1 * s1 / n) / (n - 1)
-    out: np.ndarray = np.sqrt(np.maximum(var, 0.0))
-    return out
+    std: Num = np.sqrt(np.maximum(var, 0.0))
+    return std
