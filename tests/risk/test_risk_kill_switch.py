@@ -22,7 +22,6 @@ from torghut.risk.kill_switch import (
     RISK_FUNCTION,
     KillBoard,
     ReconciliationBreak,
-    ThrottleTrip,
     Trigger,
     TriggerCode,
     TriggerMonitor,
@@ -33,6 +32,18 @@ from torghut.risk.kill_switch import (
 
 T0 = datetime(2025, 3, 3, 14, 30, tzinfo=UTC)
 SEVERITY = [KillState.ACTIVE, KillState.REDUCING, KillState.HALTED]
+
+
+@dataclass(frozen=True)
+class Trip:
+    """The shape of ``torghut.risk.chain.Trip`` (what the chain drains for the runtime)."""
+
+    scope: str
+    trigger: str
+    at: datetime
+    reason: str
+    observed: float | None = None
+    threshold: float | None = None
 
 
 @dataclass
@@ -350,9 +361,12 @@ def test_RTS_15b_repeated_execution_cycles_halt_the_strategy() -> None:
     assert (trip.code, trip.scope, trip.control) == (TriggerCode.REPEATED_EXECUTION,
                                                      "strategy:tsmom", "RTS-15b")
     assert (trip.observed, trip.threshold) == (4.0, 3.0)
-    # A trip detected elsewhere (the pre-trade chain's throttle) maps the same way.
-    other = mon.on_trip(ThrottleTrip(strategy_id="carry", cycles=12, threshold=10, at=T0))
-    assert [(t.scope, t.observed) for t in other] == [("strategy:carry", 12.0)]
+    # A trip the pre-trade chain's throttle raised maps the same way.
+    other = mon.on_trip(Trip("strategy:carry", "REPEATED_EXECUTION", T0, "12 > 10", 12.0, 10.0))
+    assert [(t.code, t.scope, t.observed, t.message) for t in other] == [
+        (TriggerCode.REPEATED_EXECUTION, "strategy:carry", 12.0, "12 > 10")]
+    with pytest.raises(TorghutError, match="unknown kill-switch trigger"):
+        mon.on_trip(Trip("strategy:carry", "BAD_LUCK", T0, "x"))
 
 
 def test_an_unknown_session_time_zone_is_bad_input() -> None:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, Field
@@ -263,14 +263,22 @@ class ReconciliationBreak(Contract):
         return abs(self.runtime_value - self.adapter_value)
 
 
-class ThrottleTrip(Contract):
-    """The repeated-execution throttle tripped for a strategy (RTS-15b), however detected."""
+class TripLike(Protocol):
+    """A trigger another control raised (``torghut.risk.chain.Trip``: the pre-trade chain's
+    repeated-execution throttle, RTS-15b); the monitor turns it into a :class:`Trigger`."""
 
-    schema_version: Literal["1.0"] = "1.0"
-    strategy_id: str = Field(pattern=SLUG_PATTERN)
-    cycles: int = Field(ge=0)
-    threshold: int = Field(gt=0)
-    at: AwareDatetime
+    @property
+    def scope(self) -> str: ...
+    @property
+    def trigger(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def observed(self) -> float | None: ...
+    @property
+    def threshold(self) -> float | None: ...
 
 
 def _utc_now() -> datetime:
@@ -387,12 +395,16 @@ class TriggerMonitor:
                           f"{len(beyond)} reconciliation break(s) beyond "
                           f"{self.reconciliation_tolerance:g}: {keys}")
 
-    def on_trip(self, trip: ThrottleTrip) -> list[Trigger]:
-        """The repeated-execution throttle tripped: halt the strategy (RTS-15b)."""
-        return self._fire(TriggerCode.REPEATED_EXECUTION, f"strategy:{trip.strategy_id}",
-                          float(trip.cycles), float(trip.threshold), trip.at,
-                          f"{trip.cycles} fill-and-re-entry cycles > {trip.threshold} "
-                          f"in the window: {trip.strategy_id} disabled")
+    def on_trip(self, trip: TripLike) -> list[Trigger]:
+        """A trip raised by another control (the chain's repeated-execution throttle halts
+        the strategy, RTS-15b); an unknown trigger code or scope is bad input."""
+        try:
+            code = TriggerCode(trip.trigger)
+        except ValueError:
+            raise TorghutError(f"unknown kill-switch trigger {trip.trigger!r}",
+                               field="trigger") from None
+        return self._fire(code, parse_scope(trip.scope), trip.observed or 0.0,
+                          trip.threshold or 0.0, trip.at, trip.reason)
 
     def on_cycle(self, strategy_id: str, ts: datetime) -> list[Trigger]:
         """One fill-and-re-entry cycle of ``strategy_id``: more than
@@ -406,8 +418,10 @@ class TriggerMonitor:
         limit = self.triggers.repeated_execution_cycles
         if len(seen) <= limit:
             return []
-        return self.on_trip(ThrottleTrip(strategy_id=strategy_id, cycles=len(seen),
-                                         threshold=limit, at=ts))
+        return self._fire(TriggerCode.REPEATED_EXECUTION, f"strategy:{strategy_id}",
+                          float(len(seen)), float(limit), ts,
+                          f"{len(seen)} fill-and-re-entry cycles > {limit} in "
+                          f"{window.total_seconds():g} s: {strategy_id} disabled")
 
     def poll(self, now: datetime | None = None) -> list[Trigger]:
         """Check silence: heartbeat gaps and symbols whose newest bar is too old.
