@@ -1,0 +1,275 @@
+"""The allocator: per-strategy target exposures → order requests (issue 6 runtime pipeline).
+
+A plugin's ``target_exposure`` is a signed fraction of the strategy's budget for one symbol
+(contracts ``StrategyIntent``), the convention the simulator uses: the strategy's budget is
+split equally over its declared instruments. Here, per strategy *s* and symbol *x*:
+
+1. budget_s = capital × weight_s (default: the firm's ``max_gross_notional`` split equally
+   over the enabled strategies — promoted *and* with declared limits);
+2. target notional = exposure × budget_s / |instruments_s| × regime_s × capacity_x, capped
+   at the strategy's ``max_position_notional`` (``CLIPPED_BUDGET``);
+3. per symbol, the gross target notional over all strategies is capped at
+   ``concentration_cap`` × capital, every contribution scaled by the same factor
+   (``CONCENTRATION_CAP``);
+4. target qty = notional / price, rounded toward zero to the lot; the delta from the current
+   position (rounded toward zero too) becomes the order, capped at ``max_order_value``
+   (``CLIPPED_ORDER_VALUE``); an order that crosses zero is split into a reducing leg (to
+   flat, ``reduces_exposure=True``, so it still passes while the kill switch is REDUCING)
+   and an opening leg.
+
+Client order ids are deterministic, ``<session>:<strategy>:<seq>:<symbol>``, with ``seq`` a
+per-session counter. The allocator is pure: the caller passes prices, positions and time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from torghut.contracts.orders import OrderRequest, OrderType, Side
+from torghut.contracts.runtime_config import RuntimeConfig, StrategyLimits
+from torghut.errors import TorghutError
+
+SESSION_PATTERN_MAX = 40
+_EPS = 1e-9
+
+
+class AllocationCode(StrEnum):
+    """Why a (strategy, symbol) target did or did not become an order, or was resized."""
+
+    ORDERED = "ORDERED"
+    CLIPPED_BUDGET = "CLIPPED_BUDGET"
+    CONCENTRATION_CAP = "CONCENTRATION_CAP"
+    CLIPPED_ORDER_VALUE = "CLIPPED_ORDER_VALUE"
+    ZERO_DELTA = "ZERO_DELTA"
+    BELOW_MIN_QTY = "BELOW_MIN_QTY"
+    NOT_ENABLED = "NOT_ENABLED"
+    OUTSIDE_UNIVERSE = "OUTSIDE_UNIVERSE"
+    NO_PRICE = "NO_PRICE"
+    INVALID_TARGET = "INVALID_TARGET"
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """The outcome for one (strategy, symbol) target."""
+
+    strategy_id: str
+    symbol: str
+    code: AllocationCode
+    target_exposure: float
+    target_notional: float = 0.0
+    target_qty: float = 0.0
+    current_qty: float = 0.0
+    clipped_by: tuple[AllocationCode, ...] = ()
+    orders: tuple[OrderRequest, ...] = ()
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    strategy_id: str
+    symbol: str
+    exposure: float
+    notional: float
+    clipped_by: tuple[AllocationCode, ...]
+
+
+def _multiplier(value: float | Mapping[str, float], key: str, what: str) -> float:
+    m = value.get(key, 1.0) if isinstance(value, Mapping) else value
+    if not (isinstance(m, int | float) and math.isfinite(m) and 0.0 <= m <= 1.0):
+        raise TorghutError(f"must be a number in [0, 1], got {m!r}", field=f"{what}.{key}")
+    return float(m)
+
+
+def _toward_zero(qty: float, lot: float) -> float:
+    """Round to a multiple of ``lot`` toward zero (tolerating float dust)."""
+    lots = math.floor(abs(qty) / lot + _EPS)
+    return math.copysign(lots * lot, qty) if lots else 0.0
+
+
+class Allocator:
+    """Turns target exposures into sized, deterministic order requests."""
+
+    def __init__(self, config: RuntimeConfig, promoted: Mapping[str, str], *, session_id: str,
+                 operator: str, capital: float | None = None,
+                 weights: Mapping[str, float] | None = None, concentration_cap: float = 0.25,
+                 lot_size: float = 1.0, min_qty: float | None = None, seq_start: int = 0
+                 ) -> None:
+        _check_session(session_id)
+        if not operator:
+            raise TorghutError("an operator identity is required", field="operator")
+        self.session_id, self.operator = session_id, operator
+        self.capital = config.firm_limits.max_gross_notional if capital is None else capital
+        for name, value in (("capital", self.capital), ("concentration_cap", concentration_cap),
+                            ("lot_size", lot_size)):
+            if not (math.isfinite(value) and value > 0):
+                raise TorghutError(f"must be a positive number, got {value!r}", field=name)
+        self.concentration_cap, self.lot = concentration_cap, lot_size
+        self.min_qty = lot_size if min_qty is None else min_qty
+        self._refs = {sid: _split_ref(sid, ref) for sid, ref in promoted.items()
+                      if sid in config.limits}
+        self._limits: dict[str, StrategyLimits] = {sid: config.limits[sid] for sid in self._refs}
+        self.weights = _weights(sorted(self._refs), weights)
+        self._seq = seq_start
+
+    @property
+    def seq(self) -> int:
+        """The next sequence number (persist it to resume a session's ids)."""
+        return self._seq
+
+    def budget(self, strategy_id: str) -> float:
+        return self.capital * self.weights.get(strategy_id, 0.0)
+
+    def allocate(self, targets: Mapping[str, Mapping[str, float]], *,
+                 prices: Mapping[str, float], positions: Mapping[tuple[str, str], float],
+                 now: datetime, reference_ts: datetime | None = None,
+                 regime: float | Mapping[str, float] = 1.0,
+                 capacity: float | Mapping[str, float] = 1.0) -> list[Allocation]:
+        """One allocation per (strategy, symbol) target, in sorted order.
+
+        ``positions`` are the strategies' current signed quantities (the runtime decides
+        whether working orders count); ``regime`` is per strategy, ``capacity`` per symbol,
+        each a multiplier in [0, 1]."""
+        out: list[Allocation] = []
+        sized: list[_Target] = []
+        for sid in sorted(targets):
+            for symbol in sorted(targets[sid]):
+                done = self._size(sid, symbol, targets[sid][symbol], prices, regime, capacity)
+                if isinstance(done, Allocation):
+                    out.append(done)
+                else:
+                    sized.append(done)
+        for target in self._concentrate(sized):
+            out.append(self._order(target, prices[target.symbol],
+                                   positions.get((target.strategy_id, target.symbol), 0.0),
+                                   now, reference_ts or now))
+        out.sort(key=lambda a: (a.strategy_id, a.symbol))
+        return out
+
+    def _size(self, sid: str, symbol: str, exposure: float, prices: Mapping[str, float],
+              regime: float | Mapping[str, float], capacity: float | Mapping[str, float]
+              ) -> _Target | Allocation:
+        """Steps 1–2: budget, multipliers, the strategy's position cap."""
+        limits = self._limits.get(sid)
+        if limits is None:
+            return Allocation(sid, symbol, AllocationCode.NOT_ENABLED, exposure,
+                              message=f"{sid} is not promoted with declared limits")
+        if not (isinstance(exposure, int | float) and -1.0 <= exposure <= 1.0):
+            return Allocation(sid, symbol, AllocationCode.INVALID_TARGET, exposure,
+                              message="target exposure must be in [-1, 1]")
+        if symbol not in limits.instruments:
+            return Allocation(sid, symbol, AllocationCode.OUTSIDE_UNIVERSE, exposure,
+                              message=f"{symbol} is not among {sid}'s instruments")
+        price = prices.get(symbol)
+        if price is None or not (math.isfinite(price) and price > 0):
+            return Allocation(sid, symbol, AllocationCode.NO_PRICE, exposure,
+                              message=f"no usable price for {symbol}")
+        per_symbol = self.budget(sid) / len(limits.instruments)
+        notional = (exposure * per_symbol * _multiplier(regime, sid, "regime")
+                    * _multiplier(capacity, symbol, "capacity"))
+        clipped: tuple[AllocationCode, ...] = ()
+        if abs(notional) > limits.max_position_notional:
+            notional = math.copysign(limits.max_position_notional, notional)
+            clipped = (AllocationCode.CLIPPED_BUDGET,)
+        return _Target(sid, symbol, exposure, notional, clipped)
+
+    def _concentrate(self, sized: list[_Target]) -> list[_Target]:
+        """Step 3: scale every strategy's target in a symbol by one factor so the gross
+        across strategies stays within the concentration cap."""
+        cap = self.concentration_cap * self.capital
+        gross: dict[str, float] = {}
+        for t in sized:
+            gross[t.symbol] = gross.get(t.symbol, 0.0) + abs(t.notional)
+        out = []
+        for t in sized:
+            total = gross[t.symbol]
+            if total > cap and t.notional:
+                t = _Target(t.strategy_id, t.symbol, t.exposure, t.notional * cap / total,
+                            (*t.clipped_by, AllocationCode.CONCENTRATION_CAP))
+            out.append(t)
+        return out
+
+    def _order(self, t: _Target, price: float, current: float, now: datetime,
+               reference_ts: datetime) -> Allocation:
+        """Step 4: quantities, the order-value cap, the split at zero."""
+        limits = self._limits[t.strategy_id]
+        target_qty = _toward_zero(t.notional / price, self.lot)
+        delta = _toward_zero(target_qty - current, self.lot)
+        base = Allocation(t.strategy_id, t.symbol, AllocationCode.ZERO_DELTA, t.exposure,
+                          t.notional, target_qty, current, t.clipped_by)
+        if abs(target_qty - current) <= _EPS:
+            return base
+        clipped = t.clipped_by
+        max_qty = _toward_zero(limits.max_order_value / price, self.lot)
+        if abs(delta) > max_qty:
+            delta = math.copysign(max_qty, delta)
+            clipped = (*clipped, AllocationCode.CLIPPED_ORDER_VALUE)
+        if abs(delta) < self.min_qty or delta == 0.0:
+            return replace(base, code=AllocationCode.BELOW_MIN_QTY, clipped_by=clipped,
+                           message=f"delta {target_qty - current:g} rounds below the "
+                           f"minimum {self.min_qty:g}")
+        orders = tuple(self._request(t, side_qty, reduces, price, now, reference_ts)
+                       for side_qty, reduces in self._legs(current, delta))
+        return replace(base, code=clipped[-1] if clipped else AllocationCode.ORDERED,
+                       clipped_by=clipped, orders=orders)
+
+    def _legs(self, current: float, delta: float) -> list[tuple[float, bool]]:
+        """(signed qty, reduces_exposure) per order; a crossing order becomes two."""
+        if current == 0.0 or (current > 0) == (delta > 0):
+            return [(delta, False)]
+        if abs(delta) <= abs(current) + _EPS:
+            return [(delta, True)]
+        close = math.copysign(abs(current), delta)
+        legs = [(close, True)]
+        rest = _toward_zero(delta - close, self.lot)
+        if abs(rest) >= self.min_qty:
+            legs.append((rest, False))
+        return legs
+
+    def _request(self, t: _Target, qty: float, reduces: bool, price: float, now: datetime,
+                 reference_ts: datetime) -> OrderRequest:
+        strategy_type, version = self._refs[t.strategy_id]
+        seq, self._seq = self._seq, self._seq + 1
+        coid = f"{self.session_id}:{t.strategy_id}:{seq}:{t.symbol.replace('/', '_')}"[:128]
+        return OrderRequest(client_order_id=coid, strategy_id=t.strategy_id,
+                            strategy_type=strategy_type, version=version,
+                            operator=self.operator, symbol=t.symbol,
+                            side=Side.BUY if qty > 0 else Side.SELL, qty=abs(qty),
+                            order_type=OrderType.MARKET,
+                            venue=self._limits[t.strategy_id].venues[0], decision_ts=now,
+                            reference_mid=price, reference_ts=reference_ts,
+                            reduces_exposure=reduces)
+
+
+def _check_session(session_id: str) -> None:
+    ok = (0 < len(session_id) <= SESSION_PATTERN_MAX and session_id[0].isalnum()
+          and all(ch.isascii() and (ch.isalnum() or ch in "._-") for ch in session_id))
+    if not ok:
+        raise TorghutError("session id must be 1–40 characters of A-Z a-z 0-9 . _ - "
+                           "starting with a letter or digit", field="session_id")
+
+
+def _split_ref(strategy_id: str, ref: str) -> tuple[str, str]:
+    strategy_type, sep, version = ref.partition("@")
+    if not (sep and strategy_type and version):
+        raise TorghutError(f"promoted ref {ref!r} is not type@version",
+                           field=f"promoted.{strategy_id}")
+    return strategy_type, version
+
+
+def _weights(enabled: list[str], weights: Mapping[str, float] | None) -> dict[str, float]:
+    """Default: an equal split over the enabled strategies. Given weights must be >= 0,
+    name only enabled strategies and sum to at most 1 (the rest stays unallocated)."""
+    if weights is None:
+        return {sid: 1.0 / len(enabled) for sid in enabled} if enabled else {}
+    for sid, w in weights.items():
+        if sid not in enabled:
+            raise TorghutError(f"{sid} is not an enabled strategy", field=f"weights.{sid}")
+        if not (math.isfinite(w) and w >= 0):
+            raise TorghutError(f"must be >= 0, got {w!r}", field=f"weights.{sid}")
+    if sum(weights.values()) > 1.0 + _EPS:
+        raise TorghutError("weights must sum to at most 1", field="weights")
+    return dict(weights)

@@ -1,0 +1,54 @@
+"""Sliding-window counters for rate controls (RTS-15a message rate, SEC-3 notional sent in
+a window, RTS-15b fill-and-re-entry cycles).
+
+Times are float seconds (``datetime.timestamp()``), computed once per check; a deque keeps
+the events inside the window and a running sum, so each query costs O(expired events).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class SlidingWindow:
+    """Sum of weights of the events in (now - window, now]."""
+
+    __slots__ = ("_events", "_total", "window")
+
+    def __init__(self, window_seconds: float) -> None:
+        self.window = window_seconds
+        self._events: deque[tuple[float, float]] = deque()
+        self._total = 0.0
+
+    def total(self, now: float) -> float:
+        """The sum after dropping events that left the window."""
+        events, edge = self._events, now - self.window
+        while events and events[0][0] <= edge:
+            self._total -= events.popleft()[1]
+        if not events:
+            self._total = 0.0  # no drift from float subtraction
+        return self._total
+
+    def add(self, now: float, weight: float = 1.0) -> None:
+        self._events.append((now, weight))
+        self._total += weight
+
+
+class WindowSet:
+    """One :class:`SlidingWindow` per key, created on first use."""
+
+    __slots__ = ("_windows", "window")
+
+    def __init__(self, window_seconds: float) -> None:
+        self.window = window_seconds
+        self._windows: dict[str, SlidingWindow] = {}
+
+    def total(self, key: str, now: float) -> float:
+        win = self._windows.get(key)
+        return 0.0 if win is None else win.total(now)
+
+    def add(self, key: str, now: float, weight: float = 1.0) -> None:
+        win = self._windows.get(key)
+        if win is None:
+            win = self._windows[key] = SlidingWindow(self.window)
+        win.add(now, weight)
