@@ -155,6 +155,7 @@ def engage(ws: Workspace, ledger: Ledger, *, scope: str, state: KillState | str,
     if trigger not in _TRIGGERS:
         raise TorghutError(f"unknown trigger {trigger!r} (MANUAL or one of "
                            f"{', '.join(c.value for c in TriggerCode)})", field="trigger")
+    incident_id = incident_id.strip() if incident_id and incident_id.strip() else None
     at = now or datetime.now(UTC)
     payload = {"op": "engage", "scope": scope, "state": wanted.value, "reason": reason,
                "trigger": trigger, "incident_id": incident_id}

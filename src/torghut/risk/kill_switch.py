@@ -133,12 +133,15 @@ class KillBoard:
     def state_for(self, strategy_id: str | None = None, symbol: str | None = None) -> KillState:
         """What governs an order of ``strategy_id`` in ``symbol``: the most severe of the
         firm, strategy and symbol scopes (RTS-12: the limit hierarchy applies to kills too)."""
-        scopes = [FIRM]
+        latches = self._latches
+        if not latches:  # the common case, on the pre-trade chain's hot path
+            return KillState.ACTIVE
+        found = [latches.get(FIRM)]
         if strategy_id is not None:
-            scopes.append(f"strategy:{strategy_id}")
+            found.append(latches.get(f"strategy:{strategy_id}"))
         if symbol is not None:
-            scopes.append(f"symbol:{symbol}")
-        return most_severe(self.state_of(s) for s in scopes)
+            found.append(latches.get(f"symbol:{symbol}"))
+        return most_severe(latch.state for latch in found if latch is not None)
 
     def admits(self, strategy_id: str, symbol: str, *, reduces_exposure: bool) -> RiskCode | None:
         """``None`` if a new order may pass, else the reject code (cancels always pass)."""
