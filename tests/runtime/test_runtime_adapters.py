@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from itertools import count
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.runtime.adapter_helpers import PLAIN, T0, ZERO, paper, req, step
 from torghut.contracts.orders import (
     AdapterCode,
     OrderRequest,
@@ -31,40 +31,10 @@ from torghut.runtime.adapters.base import (
 )
 from torghut.runtime.adapters.paper import PaperAdapter
 from torghut.runtime.adapters.shadow import ShadowAdapter
-from torghut.runtime.feed import Bar, ReplayFeed, Step
+from torghut.runtime.feed import ReplayFeed, Step
 from torghut.sim.engine import simulate
 from torghut.sim.market import TrailingVol, market_from_bars, trailing_vol
 from torghut.sim.models import get_cost_model, get_execution_model
-
-T0 = datetime(2024, 1, 2, tzinfo=UTC)
-PLAIN = ExecutionModel(model_id="t-plain", participation_rate=None, collar_pct=None,
-                       min_spread_bps=0.0, spread_vol_k=0.0)
-ZERO = CostModel(model_id="t-zero", spread_crossing=False)
-_ids = count(1)
-
-
-def req(symbol: str = "AAA", side: Side = Side.BUY, qty: float = 10.0, *,
-        limit: float | None = None, ts: datetime = T0, strategy: str = "alpha",
-        cid: str | None = None, **extra: Any) -> OrderRequest:
-    return OrderRequest(client_order_id=cid or f"c-{next(_ids)}", strategy_id=strategy,
-                        strategy_type="tsmom", version="1.0.0", operator="ops@example",
-                        symbol=symbol, side=side, qty=qty,
-                        order_type=OrderType.LIMIT if limit is not None else OrderType.MARKET,
-                        limit_price=limit, decision_ts=ts, **extra)
-
-
-def step(i: int, **prices: float | None) -> Step:
-    """Bars at step i: symbol=price (open=close=price, high/low ±1, volume 1e4); None = no bar."""
-    ts = T0 + timedelta(days=i)
-    ns = int(pd.Timestamp(ts).value)
-    bars = tuple(Bar(s, ns, p, p + 1, p - 1, p, 1e4) for s, p in sorted(prices.items())
-                 if p is not None)
-    return Step(ns, bars)
-
-
-def paper(execution: ExecutionModel = PLAIN, costs: CostModel = ZERO, **kw: Any) -> PaperAdapter:
-    return PaperAdapter(execution, costs, capital=100_000.0, **kw)
-
 
 # ----------------------------------------------------------------------- calls and codes
 
@@ -221,13 +191,13 @@ def test_increase_rule() -> None:
     a.on_bar(step(0, AAA=100.0))
     order = a.submit(req(qty=10, limit=99.0), idempotency_key="s").order
     assert order is not None
-    assert not is_increase(order, replacement_request(order.request, qty=5))
-    assert is_increase(order, replacement_request(order.request, qty=11))
-    assert is_increase(order, replacement_request(order.request, limit_price=99.5))
-    assert not is_increase(order, replacement_request(order.request, limit_price=98.0))
+    assert not is_increase(order, replacement_request(order, qty=5))
+    assert is_increase(order, replacement_request(order, qty=11))
+    assert is_increase(order, replacement_request(order, limit_price=99.5))
+    assert not is_increase(order, replacement_request(order, limit_price=98.0))
     sell = a.submit(req(qty=10, limit=99.0, side=Side.SELL), idempotency_key="t").order
     assert sell is not None
-    assert is_increase(sell, replacement_request(sell.request, limit_price=98.0))
+    assert is_increase(sell, replacement_request(sell, limit_price=98.0))
 
 
 def test_halt_rejects_or_carries_per_model() -> None:

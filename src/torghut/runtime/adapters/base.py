@@ -99,20 +99,17 @@ class IdempotencyCache:
         return ack
 
 
-def replacement_request(request: OrderRequest, *, qty: float | None = None,
+def replacement_request(order: Order, *, qty: float | None = None,
                         limit_price: float | None = None) -> OrderRequest:
-    """The request a replace sends: the original with a new quantity and/or limit price.
-
-    ``qty`` is what the replacement order is for (the part already filled stays with the
-    replaced order). The firewall verifies a token against exactly this request, so a risk
-    chain issuing a token for a replace builds it with this function too.
-    """
-    update: dict[str, object] = {}
-    if qty is not None:
-        update["qty"] = qty
+    """The request a replace of ``order`` sends: its request with a new quantity (default:
+    what is still working; the part already filled stays with the replaced order) and/or a
+    new limit price. The firewall verifies a token against exactly this request, so a risk
+    chain issuing a token for a replace builds it with this function too. Raises
+    ``ValueError`` (pydantic) for a non-positive quantity or price."""
+    update: dict[str, object] = {"qty": order.qty - order.filled_qty if qty is None else qty}
     if limit_price is not None:
         update["limit_price"] = limit_price
-    return OrderRequest.model_validate({**request.model_dump(), **update})
+    return OrderRequest.model_validate({**order.request.model_dump(), **update})
 
 
 def is_increase(order: Order, replacement: OrderRequest) -> bool:

@@ -170,9 +170,7 @@ class PaperAdapter:
         ack = self._refuse_replace(book, order_id, qty, limit_price)
         if ack is None:
             assert book is not None
-            new_request = replacement_request(
-                book.request, qty=book.qty - book.filled if qty is None else qty,
-                limit_price=limit_price)
+            new_request = replacement_request(book.snapshot(), qty=qty, limit_price=limit_price)
             self._close(book, OrderStatus.REPLACED, None)
             active = max(book.active_from, self._bars_seen - 1 + self.execution.latency_bars)
             new = self._book(new_request, arrival=book.arrival, active_from=active)
