@@ -237,6 +237,8 @@ class RiskChain:
             return Verdict(self._decision(request, now, block, 0.0), request)
 
     def _check(self, request: OrderRequest, now: datetime, halted: bool) -> Verdict:
+        if now.tzinfo is None:  # a naive clock would be read as local time
+            raise ValueError("now must be timezone-aware")
         ctx = _Ctx(now, halted, request, self._exposure.get((request.strategy_id,
                                                               request.symbol)),
                    self._rules.get(request.strategy_id))
