@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +46,8 @@ from torghut.governance.lifecycle import State, current_state
 from torghut.lanes import promotion
 from torghut.lanes.research import record_run
 from torghut.lanes.validation import evaluate_candidate
-from torghut.ledger import open_ledger
-from torghut.ledger.models import Candidate
+from torghut.ledger import audit, open_ledger
+from torghut.ledger.models import Candidate, PullRequest, PullRequestEvent
 from torghut.research.run import ResearchRun as FinishedRun
 from torghut.research.run import RunOptions, run_research
 from torghut.workspace import Workspace, init_workspace
@@ -411,15 +413,60 @@ def test_merge_needs_the_published_number(remote: Remote) -> None:
     assert caught.value.code == "NOT_PUBLISHED" and replay.requests == []
 
 
+EARLIER = "9f2c4e1a7b3d5f60718293a4b5c6d7e8f9a0b1c2"  # a head the PR had before
+
+
+def reviews(remote: Remote, *, edit: Callable[[Any], None] | None = None) -> httpx.Response:
+    return recorded("list_reviews_200.json", remote.values(earlier_sha=EARLIER), edit=edit)
+
+
 def test_status_reports_githubs_view(remote: Remote) -> None:
-    replay = Replay({("GET", f"{PULLS}/42"): [recorded("get_pull_200.json", remote.values())]})
+    replay = Replay({("GET", f"{PULLS}/42"): [recorded("get_pull_200.json", remote.values())],
+                     ("GET", f"{PULLS}/42/reviews"): [reviews(remote)]})
     status = provider(replay).status(remote.pr)
-    assert status == {"provider": "github", "number": 42, "state": "open", "merged": False,
-                      "head_sha": remote.head, "head_matches": True, "mergeable": True,
-                      "mergeable_state": "clean",
-                      "merge_commit_sha": "e5bd3914e2e596debea16f433f57875b5b90bcd6",
-                      "html_url": "https://github.com/torghut-demo/gitops/pull/42"}
-    assert_github_headers(replay.requests[0])
+    assert {k: v for k, v in status.items() if k != "reviews"} == {
+        "provider": "github", "number": 42, "state": "open", "merged": False,
+        "head_sha": remote.head, "head_matches": True, "mergeable": True,
+        "mergeable_state": "clean",
+        "merge_commit_sha": "e5bd3914e2e596debea16f433f57875b5b90bcd6",
+        "html_url": "https://github.com/torghut-demo/gitops/pull/42",
+        "review_state": "approved"}
+    # bob's later approval replaces his request for changes; alice's comment is no verdict
+    assert [(r["user"], r["state"], r["on_head"]) for r in status["reviews"]] == [
+        ("alice-quant", "approved", True), ("bob-risk", "approved", True)]
+    get, listed = replay.requests
+    for request in (get, listed):
+        assert_github_headers(request)
+    assert listed.url.params["per_page"] == "100"
+
+
+def test_status_outstanding_changes_requested_outweigh_approvals(remote: Remote) -> None:
+    def bob_never_approved(body: Any) -> None:
+        body[:] = [r for r in body if not (r["user"]["login"] == "bob-risk"
+                                           and r["state"] == "APPROVED")]
+
+    replay = Replay({("GET", f"{PULLS}/42"): [recorded("get_pull_200.json", remote.values())],
+                     ("GET", f"{PULLS}/42/reviews"): [reviews(remote, edit=bob_never_approved)]})
+    status = provider(replay).status(remote.pr)
+    assert status["review_state"] == "changes_requested"
+    bob = next(r for r in status["reviews"] if r["user"] == "bob-risk")
+    assert (bob["state"], bob["commit_id"], bob["on_head"]) == (
+        "changes_requested", EARLIER, False)
+
+
+def test_status_errors_are_githubs_not_a_partial_answer(remote: Remote) -> None:
+    replay = Replay({("GET", f"{PULLS}/42"): [recorded("get_pull_404.json")]})
+    with pytest.raises(GithubError) as caught:
+        provider(replay).status(remote.pr)
+    err = caught.value
+    assert err.code == "GITHUB_API_ERROR" and err.exit_code == 2
+    assert "404" in str(err) and "Not Found" in str(err) and "TORGHUT_GITHUB_REPO" in str(err)
+    assert replay.calls() == [("GET", f"{PULLS}/42")]
+    not_a_list = Replay({("GET", f"{PULLS}/42"): [recorded("get_pull_200.json",
+                                                           remote.values())],
+                         ("GET", f"{PULLS}/42/reviews"): [httpx.Response(200, json={})]})
+    with pytest.raises(GithubError, match="JSON array"):
+        provider(not_a_list).status(remote.pr)
 
 
 # ----------------------------------------------------------------------------- settings
@@ -538,3 +585,142 @@ def test_promotion_lane_proposes_and_merges_through_github(
                                   ("PUT", f"{PULLS}/42/merge")]
     finally:
         book.close()
+
+
+# ----------------------------------------------------------------------------- promote status
+
+HEAD = "4b2e0c9d1f3a5b7c9e1d3f5a7b9c1e3d5f7a9b1c"
+BASE = "0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a69788796"
+MOVED = "7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d"  # someone pushed to the branch on GitHub
+
+
+def github_row(ws: Workspace, *, provider_name: str = "github", pr_id: int = 1,
+               merged: bool = False) -> None:
+    """A pull request as ``propose --provider github`` records it (ledger rows only)."""
+    with open_ledger(ws) as book, book.write() as s:
+        published = provider_name == "github"
+        audit.record(s, PullRequest(
+            id=pr_id, provider=provider_name, kind="promotion", target="paper",
+            branch=f"{BRANCH}-{pr_id}", base_sha=BASE, head_sha=HEAD, title=TITLE,
+            body_sha256=book.artifacts.put(BODY.encode()), proposer="promotion-agent",
+            external_id="42" if published else None,
+            url="https://github.com/torghut-demo/gitops/pull/42" if published else None),
+            actor="promotion-agent", action="promotion.pr.open", subject=f"pr:{pr_id}")
+        if merged:
+            audit.record(s, PullRequestEvent(pull_request_id=pr_id, event="merged",
+                                             actor="promotion-agent", head_sha=HEAD,
+                                             merge_sha="e" * 40, reasons=[]),
+                         actor="promotion-agent", action="promotion.pr.merged",
+                         subject=f"pr:{pr_id}")
+
+
+def github_view(head: str, **pull: Any) -> dict[str, httpx.Response]:
+    """GitHub's answers for pull request #42 with ``head`` as its head (path → response)."""
+    values = {"branch": f"{BRANCH}-1", "head_sha": head, "base_sha": BASE, "title": TITLE,
+              "body": BODY}
+    return {f"{PULLS}/42": recorded("get_pull_200.json", values, edit=lambda b: b.update(pull)),
+            f"{PULLS}/42/reviews": recorded("list_reviews_200.json",
+                                            {**values, "earlier_sha": EARLIER})}
+
+
+def test_lane_status_asks_github_and_flags_a_changed_head(ws: Workspace) -> None:
+    github_row(ws, pr_id=1)
+    github_row(ws, provider_name="local", pr_id=2)  # never sent to GitHub
+    answers = [github_view(HEAD), github_view(MOVED), github_view(HEAD, state="closed",
+                                                                  merged=True)]
+    with open_ledger(ws) as book:
+        seen = []
+        for answer in answers:
+            replay = Replay({("GET", path): [r] for path, r in answer.items()})
+            seen.append(promotion.status(ws, book, remote=provider(replay)))
+            assert len(replay.requests) == 2
+        offline = promotion.status(ws, book)
+    same, moved, merged_elsewhere = seen
+    assert same[0]["flags"] == [] and same[0]["remote"]["review_state"] == "approved"
+    assert same[0]["remote"]["head_matches"] and same[0]["remote"]["number"] == 42
+    assert moved[0]["flags"] == ["HEAD_CHANGED"]
+    assert (moved[0]["head_sha"], moved[0]["remote"]["head_sha"]) == (HEAD, MOVED)
+    assert not moved[0]["remote"]["head_matches"]
+    assert merged_elsewhere[0]["flags"] == ["STATE_DIFFERS"]  # merged outside Torghut
+    for rows in (*seen, offline):
+        assert rows[1]["provider"] == "local" and rows[1]["remote"] is None
+    assert offline[0]["remote"] is None and offline[0]["flags"] == []
+
+
+@dataclass
+class FakeGithub:
+    """A real HTTP server on localhost answering recorded responses (for the CLI)."""
+
+    url: str
+    answers: dict[str, httpx.Response]
+    seen: list[tuple[str, str | None]] = field(default_factory=list)  # path, authorization
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGithub]:
+    fake = FakeGithub("", {})
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            fake.seen.append((path, self.headers.get("Authorization")))
+            answer = fake.answers.get(path, httpx.Response(599, text="unexpected"))
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", answer.headers.get("content-type", "text/plain"))
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _status(torghut: CliRunner, ws: Workspace, fake: FakeGithub, *args: str,
+            token: str = TOKEN) -> Any:
+    return torghut("-w", str(ws.root), "promote", "status", *args,
+                   env={"TORGHUT_GITHUB_REPO": OWNER_REPO, "GITHUB_TOKEN": token,
+                        "TORGHUT_GITHUB_API": fake.url})
+
+
+def test_cli_status_shows_github_and_flags_a_changed_head(
+        ws: Workspace, torghut: CliRunner, fake_github: FakeGithub) -> None:
+    github_row(ws)
+    fake_github.answers = github_view(MOVED)
+    proc = _status(torghut, ws, fake_github, "--json")
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(proc.stdout)
+    assert row["flags"] == ["HEAD_CHANGED"] and row["head_sha"] == HEAD
+    assert row["remote"]["head_sha"] == MOVED and row["remote"]["state"] == "open"
+    assert row["remote"]["mergeable"] is True and row["remote"]["review_state"] == "approved"
+    table = _status(torghut, ws, fake_github)
+    assert table.returncode == 0, table.stderr
+    line = table.stdout.splitlines()[1]
+    assert line.split() == ["github", "#42:", "open,", "mergeable,", "head", MOVED[:12] + ",",
+                            "reviews:", "approved", "HEAD_CHANGED", "(ledger", HEAD[:12] + ")"]
+    assert {auth for _, auth in fake_github.seen} == {f"Bearer {TOKEN}"}
+    assert [path for path, _ in fake_github.seen] == [f"{PULLS}/42", f"{PULLS}/42/reviews"] * 2
+
+
+def test_cli_status_github_error_is_one_line_and_offline_skips_github(
+        ws: Workspace, torghut: CliRunner, fake_github: FakeGithub) -> None:
+    github_row(ws, merged=True)
+    fake_github.answers = {f"{PULLS}/42": recorded("get_pull_404.json")}
+    proc = _status(torghut, ws, fake_github)
+    assert_one_line_error(proc, "GITHUB_API_ERROR", "404", "Not Found")
+    assert TOKEN not in proc.stderr and proc.stdout == ""
+    asked = len(fake_github.seen)
+    offline = _status(torghut, ws, fake_github, "--offline", "--json", token="")
+    assert offline.returncode == 0, offline.stderr
+    (row,) = json.loads(offline.stdout)
+    assert row["state"] == "merged" and row["remote"] is None and row["flags"] == []
+    assert len(fake_github.seen) == asked == 1  # --offline: no request, no token needed

@@ -76,8 +76,8 @@ def rollback_cmd(
     """Restore apps/torghut on GitOps main to a known-good commit (one new commit)."""
     ws = workspace(ctx)
     with open_ledger(ws) as ledger:
-        if not dry_run:  # record any merge a crash left unrecorded before undoing it
-            promotion.recover_merges(ws, ledger)
+        if not dry_run:  # record merges/rollbacks a crash left unrecorded, before acting
+            promotion.recover(ws, ledger)
         done = do_rollback(ws, ledger, to=to, last_approved=last_approved, dry_run=dry_run,
                            as_identity=as_identity)
     if json_out:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from torghut.cli.common import JSON_OPTION, console, emit_json, workspace
@@ -114,11 +116,22 @@ def merge(ctx: typer.Context, pr: int = typer.Argument(..., help="Pull request i
 @app.command("status")
 def status(ctx: typer.Context,
            pr: int | None = typer.Argument(None, help="One pull request (default: all)."),
+           offline: bool = typer.Option(False, "--offline", help="Ledger only: do not ask "
+                                        "GitHub about github-provider pull requests."),
            json_out: bool = JSON_OPTION) -> None:
-    """Pull requests with their reviews, merges and the candidate's lifecycle state."""
+    """Pull requests with their reviews, merges and the candidate's lifecycle state.
+
+    For pull requests opened with --provider github, GitHub is asked too (state, mergeable,
+    head sha, reviews; HEAD_CHANGED when its head is not the ledger's), unless --offline.
+    """
     ws = workspace(ctx)
     with open_ledger(ws) as ledger:
         rows = promotion.status(ws, ledger, pr)
+    if not offline and any(r["provider"] == "github" for r in rows):
+        from torghut.gitops.github import GithubProvider, GithubSettings
+
+        with GithubProvider(GithubSettings.from_env()) as github:  # after the ledger closed
+            rows = promotion.annotate_remote(rows, github)
     if json_out:
         emit_json(rows)
         return
@@ -126,3 +139,18 @@ def status(ctx: typer.Context,
         console.print(f"#{r['id']:<4} {r['state']:<9} {r['kind']:<10} {r['branch']}  "
                       f"by {r['proposer']}  candidate: {r['candidate_state'] or '—'}",
                       markup=False, soft_wrap=True)
+        if r["remote"] is not None:
+            console.print(_remote_line(r), markup=False, soft_wrap=True)
+
+
+def _remote_line(row: dict[str, Any]) -> str:
+    """One indented line with the provider's view of a pull request and any flags."""
+    seen = row["remote"]
+    state = "merged" if seen["merged"] else str(seen["state"])
+    mergeable = {True: "mergeable", False: "not mergeable"}.get(seen["mergeable"],
+                                                                 "mergeable: unknown")
+    line = (f"      {seen['provider']} #{seen['number']}: {state}, {mergeable}, head "
+            f"{str(seen['head_sha'])[:12]}, reviews: {seen['review_state']}")
+    if "HEAD_CHANGED" in row["flags"]:
+        line += f"  HEAD_CHANGED (ledger {row['head_sha'][:12]})"
+    return line + "".join(f"  {flag}" for flag in row["flags"] if flag != "HEAD_CHANGED")

@@ -53,6 +53,8 @@ MEDIA_TYPE = "application/vnd.github+json"
 REMOTE = "origin"
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 RETRY_STATUSES = frozenset({502, 503})
+REVIEWS_PER_PAGE = 100  # GitHub's maximum page; a promotion PR has far fewer reviews
+DECISIVE_REVIEWS = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$")
 
 Sleep = Callable[[float], None]
@@ -172,8 +174,17 @@ class GithubProvider:
         return adopt_merge(repo, pr, data["sha"], number)
 
     def status(self, pr: PullRequestRef) -> dict[str, Any]:
-        """GitHub's view of the pull request, for ``promote status``."""
-        pull = self._pull(pull_number(pr), wait_for_mergeable=False)
+        """GitHub's view of the pull request, for ``promote status``: state, mergeability,
+        head sha (``head_matches``: it is still ``pr.head_sha``) and reviews.
+
+        Read-only; a GitHub error raises :class:`GithubError` (exit 2), never a partial
+        answer. Reviews are GitHub's own, shown for information: Torghut's approval is the
+        signed one in the ledger.
+        """
+        number = pull_number(pr)
+        pull = self._pull(number, wait_for_mergeable=False)
+        reviews = self._call_list("GET", self._path(f"pulls/{number}/reviews?per_page="
+                                                    f"{REVIEWS_PER_PAGE}"), ok=200)
         head = pull.get("head", {}).get("sha")
         return {"provider": self.name, "number": pull.get("number"),
                 "state": pull.get("state"), "merged": bool(pull.get("merged")),
@@ -181,7 +192,7 @@ class GithubProvider:
                 "mergeable": pull.get("mergeable"),
                 "mergeable_state": pull.get("mergeable_state"),
                 "merge_commit_sha": pull.get("merge_commit_sha"),
-                "html_url": pull.get("html_url")}
+                "html_url": pull.get("html_url"), **review_summary(reviews, head)}
 
     # ------------------------------------------------------------------ REST plumbing
 
@@ -200,9 +211,18 @@ class GithubProvider:
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None, *, ok: int,
               refusals: Mapping[int, str] | None = None) -> dict[str, Any]:
+        return _json_object(self._checked(method, path, payload, ok=ok, refusals=refusals),
+                            f"{method} {path}")
+
+    def _call_list(self, method: str, path: str, *, ok: int) -> list[dict[str, Any]]:
+        return _json_list(self._checked(method, path, None, ok=ok), f"{method} {path}")
+
+    def _checked(self, method: str, path: str, payload: dict[str, Any] | None, *, ok: int,
+                 refusals: Mapping[int, str] | None = None) -> httpx.Response:
+        """The response if its status is ``ok``; otherwise a refusal or an API error."""
         response = self._send(method, path, payload)
         if response.status_code == ok:
-            return _json_object(response, f"{method} {path}")
+            return response
         detail = self._redact(error_detail(response))
         code = (refusals or {}).get(response.status_code)
         if code is not None:
@@ -353,6 +373,40 @@ def error_detail(response: httpx.Response) -> str:
         else:
             parts.append(str(item))
     return "; ".join(parts)
+
+
+def review_summary(reviews: list[dict[str, Any]], head: str | None) -> dict[str, Any]:
+    """Each reviewer's latest decisive review and the overall state GitHub would show.
+
+    As on GitHub, a comment-only review does not change a reviewer's verdict, and one
+    outstanding "changes requested" outweighs approvals. ``on_head``: the review was given
+    on the current head commit (an approval of an older commit is stale).
+    """
+    latest: dict[str, dict[str, Any]] = {}
+    for review in reviews:  # GitHub lists them oldest first
+        login = str((review.get("user") or {}).get("login") or "?")
+        if review.get("state") in DECISIVE_REVIEWS:
+            latest[login] = review
+    states = {r["state"] for r in latest.values()}
+    overall = ("changes_requested" if "CHANGES_REQUESTED" in states
+               else "approved" if "APPROVED" in states else "none")
+    return {"review_state": overall,
+            "reviews": [{"user": login, "state": str(r["state"]).lower(),
+                         "commit_id": r.get("commit_id"),
+                         "on_head": r.get("commit_id") == head,
+                         "submitted_at": r.get("submitted_at")}
+                        for login, r in sorted(latest.items())]}
+
+
+def _json_list(response: httpx.Response, what: str) -> list[dict[str, Any]]:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+        raise GithubError("GITHUB_API_ERROR", f"{what}: expected a JSON array of objects "
+                          "from GitHub")
+    return body
 
 
 def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:

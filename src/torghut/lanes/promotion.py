@@ -8,14 +8,21 @@ signed audit event are written in one transaction.
 Git is the source of truth for the config: a merge first moves ``main`` (compare-and-swap)
 and is then recorded. If a crash falls between the two, :func:`recover_merges` (run by
 every promotion command) finds the merge commit by its ``Torghut-Pull-Request`` trailer and
-records it, so ``main`` and the ledger always converge.
+records it, so ``main`` and the ledger always converge. :func:`recover` does the same for
+rollbacks (:func:`torghut.ops.rollback.recover_rollbacks`).
+
+``status`` reads the ledger; for pull requests opened with the ``github`` provider it can
+also ask GitHub (:func:`annotate_remote`): state, mergeability, head sha, reviews, and a
+``HEAD_CHANGED`` flag when GitHub's head is not the head the ledger holds (the one an
+approval is bound to).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +34,7 @@ from torghut.faults import failpoint
 from torghut.gates.policy import policy_checksum
 from torghut.gates.report import TITLES
 from torghut.gitops.manifests import CATALOG_PATH
-from torghut.gitops.merge import PR_TRAILER, LocalProvider, MergeRefused, find_merge
+from torghut.gitops.merge import PR_TRAILER, LocalProvider, MergeRefused, promotion_merges
 from torghut.gitops.patch import ensure_strategy_limits, upsert_catalog_entry
 from torghut.gitops.pulls import PullRequestProvider, PullRequestRef
 from torghut.gitops.repo import MAIN, Author, RefMoved, commit_files, rev_parse, show, update_ref
@@ -52,9 +59,8 @@ from torghut.ledger.models import (
     PullRequestEvent,
     ResearchRun,
 )
+from torghut.ops.rollback import RECOVERY_ACTOR, recover_rollbacks
 from torghut.workspace import Workspace
-
-RECOVERY_ACTOR = "torghut-recovery"
 
 
 def _refused(ledger: Ledger, actor: str, action: Action, subject: str, exc: Refusal) -> Refusal:
@@ -147,7 +153,7 @@ def propose(ws: Workspace, ledger: Ledger, candidate_ref: str, *, as_identity: s
     """Open the promotion pull request of a validated candidate."""
     provider = provider or LocalProvider()
     now = now or datetime.now(UTC)
-    recover_merges(ws, ledger)
+    recover(ws, ledger)
     with ledger.read() as session:
         cand = find_candidate(session, candidate_ref)
         bundle = _author(ledger, session, cand)
@@ -267,7 +273,7 @@ def pr_events(session: Session, pr_id: int) -> list[PullRequestEvent]:
 def approve(ws: Workspace, ledger: Ledger, pr_id: int, *, as_identity: str,
             reject: bool = False, reason: str | None = None) -> str:
     """An approver approves (or rejects) the pull request's current head sha."""
-    recover_merges(ws, ledger)
+    recover(ws, ledger)
     with ledger.read() as session:
         pr = find_pr(session, pr_id)
         cand = session.get(Candidate, pr.candidate_id) if pr.candidate_id else None
@@ -316,7 +322,7 @@ def merge(ws: Workspace, ledger: Ledger, pr_id: int, *, as_identity: str,
           provider: PullRequestProvider | None = None) -> str:
     """Merge an approved pull request into ``main`` (module docstring); the merge sha."""
     provider = provider or LocalProvider()
-    recover_merges(ws, ledger)
+    recover(ws, ledger)
     subject = f"pr:{pr_id}"
     with ledger.read() as session:
         pr = find_pr(session, pr_id)
@@ -386,19 +392,33 @@ def _record_merge(session: Session, pr: PullRequest, merge_sha: str, actor: str,
                    or "paper")
 
 
+def recover(ws: Workspace, ledger: Ledger) -> None:
+    """Converge the ledger with git after a crash: unrecorded merges, then rollbacks."""
+    recover_merges(ws, ledger)
+    recover_rollbacks(ws, ledger)
+
+
+def _merged_ids(session: Session) -> set[int]:
+    return {e.pull_request_id for e in session.scalars(
+        select(PullRequestEvent).where(PullRequestEvent.event == "merged"))}
+
+
 def recover_merges(ws: Workspace, ledger: Ledger) -> list[int]:
     """Record merges that reached ``main`` but not the ledger (a crash in between)."""
     with ledger.read() as session:
-        merged = {e.pull_request_id for e in session.scalars(
-            select(PullRequestEvent).where(PullRequestEvent.event == "merged"))}
+        merged = _merged_ids(session)
         open_prs = [pr for pr in session.scalars(select(PullRequest)) if pr.id not in merged]
+    if not open_prs or rev_parse(ws.gitops_dir, MAIN) is None:
+        return []
+    on_main: dict[int, str] = {}  # pull request id → its merge commit (one history scan)
+    for sha, number in promotion_merges(ws.gitops_dir, MAIN, first_parent=False):
+        on_main.setdefault(number, sha)
     recovered = []
-    for pr in open_prs:
-        sha = find_merge(ws.gitops_dir, pr.id)
-        if sha is None:
-            continue
+    for pr in (p for p in open_prs if p.id in on_main):
         with ledger.write() as session:
-            _record_merge(session, pr, sha, RECOVERY_ACTOR, pr.decision_id)
+            if pr.id in _merged_ids(session):  # recorded meanwhile: exactly once
+                continue
+            _record_merge(session, pr, on_main[pr.id], RECOVERY_ACTOR, pr.decision_id)
         recovered.append(pr.id)
     return recovered
 
@@ -406,8 +426,21 @@ def recover_merges(ws: Workspace, ledger: Ledger) -> list[int]:
 # ----------------------------------------------------------------------------- status
 
 
-def status(ws: Workspace, ledger: Ledger, pr_id: int | None = None) -> list[dict[str, Any]]:
-    recover_merges(ws, ledger)
+class RemoteStatus(Protocol):
+    """A provider that can say how a pull request looks where it is reviewed (GitHub)."""
+
+    name: str
+
+    def status(self, pr: PullRequestRef) -> dict[str, Any]:
+        """The provider's view: ``state``, ``merged``, ``head_sha``, ``mergeable``, …"""
+        ...
+
+
+def status(ws: Workspace, ledger: Ledger, pr_id: int | None = None, *,
+           remote: RemoteStatus | None = None) -> list[dict[str, Any]]:
+    """Pull requests as the ledger records them; with ``remote``, also as its provider
+    shows them (:func:`annotate_remote`)."""
+    recover(ws, ledger)
     with ledger.read() as session:
         prs = [find_pr(session, pr_id)] if pr_id is not None else list(
             session.scalars(select(PullRequest).order_by(PullRequest.id)))
@@ -418,9 +451,44 @@ def status(ws: Workspace, ledger: Ledger, pr_id: int | None = None) -> list[dict
                 "id": pr.id, "kind": pr.kind, "provider": pr.provider, "branch": pr.branch,
                 "head_sha": pr.head_sha, "title": pr.title, "proposer": pr.proposer,
                 "candidate_id": pr.candidate_id, "url": pr.url,
+                "external_id": pr.external_id,
                 "state": events[-1].event if events else "open",
                 "events": [{"event": e.event, "actor": e.actor, "head_sha": e.head_sha,
                             "merge_sha": e.merge_sha} for e in events],
                 "candidate_state": (current_state(session, pr.candidate_id).value
-                                    if pr.candidate_id else None)})
+                                    if pr.candidate_id else None),
+                "remote": None, "flags": []})
+    return annotate_remote(out, remote) if remote is not None else out
+
+
+def annotate_remote(rows: Iterable[dict[str, Any]],
+                    remote: RemoteStatus) -> list[dict[str, Any]]:
+    """Add the provider's view (``remote``) and disagreements (``flags``) to the rows of
+    pull requests opened with that provider; other rows are returned as they are.
+
+    Flags: ``HEAD_CHANGED`` — the provider's head is not the head the ledger holds (the one
+    an approval is bound to: someone pushed to the branch); ``STATE_DIFFERS`` — merged or
+    closed on one side only (e.g. merged in GitHub's UI, outside Torghut's checks).
+    """
+    out = []
+    for row in rows:
+        if row["provider"] != remote.name:
+            out.append(row)
+            continue
+        seen = remote.status(PullRequestRef(row["branch"], row["head_sha"],
+                                            external_id=row.get("external_id")))
+        out.append({**row, "remote": seen, "flags": remote_flags(row, seen)})
     return out
+
+
+def remote_flags(row: dict[str, Any], seen: dict[str, Any]) -> list[str]:
+    """Where the ledger's row and the provider's view of one pull request disagree."""
+    flags = []
+    if seen.get("head_sha") != row["head_sha"]:
+        flags.append("HEAD_CHANGED")
+    theirs = "merged" if seen.get("merged") else (
+        "closed" if seen.get("state") == "closed" else "open")
+    ours = row["state"] if row["state"] in ("merged", "closed") else "open"
+    if theirs != ours:
+        flags.append("STATE_DIFFERS")
+    return flags
