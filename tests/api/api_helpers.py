@@ -214,6 +214,7 @@ def seed_governance(ws: Workspace, *, title: str = "Promote tsmom") -> None:
                                 dataset_id="ds-1", execution_model_id="e", cost_model_id="c",
                                 runner_version="1", seed=1, status="passed", bundle_hash=H,
                                 started_at=T0, finished_at=T0))
+        session.flush()
         for cid in ("cand-1", "cand-2"):
             session.add(Candidate(id=cid, run_id="run-1", trial_id=None, strategy_type="tsmom",
                                   strategy_version="1.0.0", params={}, decision_count=1,

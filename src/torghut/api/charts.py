@@ -68,24 +68,22 @@ def _c(value: float) -> str:
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values covering [lo, hi] with a 1-2-5 step (Heckbert, Graphics Gems 1990)."""
+    """Round tick values covering [lo, hi] with a 1-2-5 step (Heckbert, Graphics Gems 1990).
+
+    A range too narrow to divide in floating point (a flat series) is widened around its
+    value first, so the axis still has at least two ticks.
+    """
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        return [0.0]
-    if hi <= lo:
-        hi = lo + (abs(lo) or 1.0)
+        return [0.0, 1.0]
+    lo, hi = min(lo, hi), max(lo, hi)
+    if hi - lo <= 1e-9 * max(1.0, abs(lo), abs(hi)):
+        pad = max(abs(lo) * 0.01, 1.0)
+        lo, hi = lo - pad, hi + pad
     raw = (hi - lo) / max(count, 1)
-    exp = math.floor(math.log10(raw))
-    base = 10.0 ** exp
+    base = 10.0 ** math.floor(math.log10(raw))
     step = next(m * base for m in (1.0, 2.0, 5.0, 10.0) if m * base >= raw)
-    start = math.floor(lo / step) * step
-    ticks: list[float] = []
-    k = 0
-    while True:
-        tick = round(start + k * step, 12)
-        ticks.append(tick)
-        if tick >= hi - 1e-12 * max(1.0, abs(hi)):
-            return ticks
-        k += 1
+    first, last = math.floor(lo / step), math.ceil(hi / step)
+    return [float(f"{k * step:.12g}") for k in range(first, max(last, first + 1) + 1)]
 
 
 def _scale(lo: float, hi: float, a: float, b: float) -> Callable[[float], float]:
