@@ -67,11 +67,12 @@ def _c(value: float) -> str:
     return f"{value:.2f}"
 
 
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+def nice_ticks(lo: float, hi: float, count: int = 5, *, min_step: float = 0.0) -> list[float]:
     """Round tick values covering [lo, hi] with a 1-2-5 step (Heckbert, Graphics Gems 1990).
 
     A range too narrow to divide in floating point (a flat series) is widened around its
-    value first, so the axis still has at least two ticks.
+    value first, so the axis still has at least two ticks. ``min_step=1`` keeps counts on
+    whole numbers.
     """
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return [0.0, 1.0]
@@ -81,7 +82,7 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
         lo, hi = lo - pad, hi + pad
     raw = (hi - lo) / max(count, 1)
     base = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * base for m in (1.0, 2.0, 5.0, 10.0) if m * base >= raw)
+    step = max(next(m * base for m in (1.0, 2.0, 5.0, 10.0) if m * base >= raw), min_step)
     first, last = math.floor(lo / step), math.ceil(hi / step)
     return [float(f"{k * step:.12g}") for k in range(first, max(last, first + 1) + 1)]
 
@@ -174,7 +175,7 @@ def histogram(values: Sequence[float], *, title: str, x_label: str, y_label: str
         return _empty("histogram", title, x_label, y_label, frame)
     edges = bin_edges(finite, max(1, bins))
     counts = bin_counts(finite, edges)
-    yt = nice_ticks(0.0, float(max(counts)))
+    yt = nice_ticks(0.0, float(max(counts)), min_step=1.0)
     x = _scale(edges[0], edges[-1], frame.x0, frame.x1)
     y = _scale(0.0, yt[-1], frame.y0, frame.y1)
     parts = _open("histogram", title, len(finite), frame) + _y_ticks(frame, yt, y)
@@ -197,13 +198,16 @@ def histogram(values: Sequence[float], *, title: str, x_label: str, y_label: str
 
 
 def bar_chart(bars: Sequence[tuple[str, float]], *, title: str, x_label: str, y_label: str,
-              frame: Frame | None = None, colors: Sequence[str] = PALETTE) -> str:
-    """One bar per (label, value), in the order given; negative values hang below zero."""
+              frame: Frame | None = None, colors: Sequence[str] = PALETTE,
+              counts: bool = False) -> str:
+    """One bar per (label, value), in the order given; negative values hang below zero.
+    ``counts``: the values are counts (whole-number ticks)."""
     frame = frame or Frame()
     data = [(str(label), float(v)) for label, v in bars if math.isfinite(v)]
     if not data:
         return _empty("bar", title, x_label, y_label, frame)
-    yt = nice_ticks(min(0.0, *(v for _, v in data)), max(0.0, *(v for _, v in data)))
+    yt = nice_ticks(min(0.0, *(v for _, v in data)), max(0.0, *(v for _, v in data)),
+                    min_step=1.0 if counts else 0.0)
     y = _scale(yt[0], yt[-1], frame.y0, frame.y1)
     slot = (frame.x1 - frame.x0) / len(data)
     parts = _open("bar", title, len(data), frame) + _y_ticks(frame, yt, y)

@@ -33,7 +33,7 @@ table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f0f2f5}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;
-font-weight:600;color:#fff}
+font-weight:600;color:#fff;background:#546e7a}
 .ok,.pass,.active,.enabled,.merged,.approved{background:#2e7d32}
 .fail,.halted,.disabled,.rejected,.closed{background:#c62828}
 .reducing,.open,.warn{background:#ef6c00}
@@ -79,7 +79,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "
     if not body:
         body = f'<tr><td class="empty" colspan="{len(headers)}">{NO_DATA}</td></tr>'
     head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    return f'<table class="{e(cls)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    thead = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
+    return f'<table class="{e(cls)}">{thead}<tbody>{body}</tbody></table>'
 
 
 def section(title: str, content: str, *, ident: str = "") -> str:
@@ -108,7 +109,7 @@ def overview(status: Mapping[str, Any], kill: Sequence[Mapping[str, Any]],
              section("Gate status per candidate", _gate_table(gates, gate_ids), ident="gates"),
              section("Pre-trade risk decisions", '<div class="charts">' + charts.bar_chart(
                  [(c, float(n)) for c, n in risk_codes], title="Risk decisions by reason code",
-                 x_label="reason code", y_label="decisions") + "</div>", ident="risk")]
+                 x_label="reason code", y_label="decisions", counts=True) + "</div>", ident="risk")]
     return page("Overview", "/", "".join(parts))
 
 
@@ -142,9 +143,11 @@ def _strategy_table(status: Mapping[str, Any]) -> str:
     rows = []
     for s in status.get("strategies", ()):
         t = plugins.get(s["strategy_id"], {})
+        reason = e(s.get("reason")) if s.get("reason") or s["enabled"] else \
+            '<span class="muted">switched off in the catalog</span>'
         rows.append([e(s["strategy_id"]), f'<span class="mono">{e(s["ref"])}</span>',
-                     e(s["mode"]), badge("enabled" if s["enabled"] else "disabled"),
-                     e(s.get("reason")), e(t.get("events", 0)), e(t.get("errors", 0)),
+                     e(s["mode"]), badge("enabled" if s["enabled"] else "disabled"), reason,
+                     e(t.get("events", 0)), e(t.get("errors", 0)),
                      badge("open") if t.get("circuit_open") else e("closed")])
     return table(("strategy", "plugin", "mode", "status", "reason", "events", "errors",
                   "circuit"), rows)
@@ -209,7 +212,7 @@ def promotions(prs: Sequence[Mapping[str, Any]], states: Sequence[tuple[str, flo
                      badge(pr["state"]), events,
                      badge(pr["candidate_state"]) if pr.get("candidate_state") else e(None)])
     chart = charts.bar_chart(states, title="Pull requests by state", x_label="state",
-                             y_label="pull requests")
+                             y_label="pull requests", counts=True)
     parts = [section("Pull requests", table(("#", "kind", "title", "branch", "proposer",
                                               "candidate", "state", "events",
                                               "candidate state"), rows), ident="prs"),
