@@ -141,7 +141,7 @@ class TrailingVol:
         """Take the close of the bar just finished; return the sigma for the next bar."""
         if not math.isfinite(close):
             return self.value  # no bar: the last estimate carries (forward fill)
-        log_close = float(np.log(close))
+        log_close = float(np.log(close))  # numpy's log, as trailing_vol (math.log may differ)
         if math.isnan(self._last_log):
             self._last_log = log_close
             return self.value
@@ -153,7 +153,8 @@ class TrailingVol:
         if self._returns >= 2:
             n = min(self._returns, self.window)
             s1, s2 = self._c1[-1] - self._c1[-1 - n], self._c2[-1] - self._c2[-1 - n]
-            self.value = float(_std_from_sums(s1, s2, n))
+            var = (s2 - s1 * s1 / n) / (n - 1)  # _std_from_sums, scalar (n >= 2: no 0/0)
+            self.value = math.sqrt(var) if var > 0.0 else 0.0
         return self.value
 
 
