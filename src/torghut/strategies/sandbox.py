@@ -121,6 +121,8 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 def install() -> None:
     """Install the audit hook (idempotent, thread-safe)."""
     global _installed
+    if _installed:  # the per-event fast path: no lock once installed
+        return
     with _install_lock:
         if not _installed:
             sys.addaudithook(_audit)

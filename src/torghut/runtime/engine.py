@@ -1,0 +1,417 @@
+"""The runtime pipeline, one clock step at a time (DESIGN.md ``runtime``).
+
+feed → streaming feature mapper → strategy runtime → intent aggregator → allocator →
+pre-trade risk chain → order firewall → execution adapter → TCA / ledger records, with the
+kill switch and reconciliation around it. Per step the engine first lets the adapter act on
+the new bar (orders decided at the previous close fill now, as in :mod:`torghut.sim`), then
+marks every strategy to market, lets the trigger monitor look at equity and data, and only
+then decides at this bar's close. Everything is deterministic for a given feed and config.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from torghut.contracts import TIMEFRAME_SECONDS
+from torghut.contracts.orders import (
+    Fill,
+    KillState,
+    Order,
+    OrderRequest,
+    RiskAction,
+    RiskCode,
+)
+from torghut.contracts.simulation import CostModel, ExecutionModel
+from torghut.data.features import StreamingFeatureMapper
+from torghut.risk.allocator import Allocator
+from torghut.risk.chain import RiskChain
+from torghut.risk.kill_switch import (
+    KillBoard,
+    ReconciliationBreak,
+    Trigger,
+    TriggerMonitor,
+    engage_on,
+)
+from torghut.runtime.adapters.base import AdapterEvent, AdapterEventKind
+from torghut.runtime.adapters.paper import PaperAdapter
+from torghut.runtime.adapters.shadow import ShadowAdapter
+from torghut.runtime.aggregator import ConflictPolicy, IntentAggregator
+from torghut.runtime.config import AppliedConfig
+from torghut.runtime.evidence import StrategyTrack
+from torghut.runtime.feed import Bar, Feed, Step
+from torghut.runtime.firewall import CancelReport, OrderFirewall
+from torghut.runtime.reconcile import reconcile
+from torghut.runtime.records import RecordBuffer
+from torghut.runtime.strategies import BreakerPolicy, StrategyRuntime
+from torghut.runtime.telemetry import Telemetry
+from torghut.sim.models import get_cost_model, get_execution_model
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    session_id: str
+    operator: str
+    mode: str = "paper"  # paper | shadow
+    execution: ExecutionModel = field(default_factory=lambda: get_execution_model("exec-v1"))
+    costs: CostModel = field(default_factory=lambda: get_cost_model("costs-v1"))
+    capital: float | None = None  # default: the firm's max_gross_notional
+    conflict_policy: ConflictPolicy = ConflictPolicy.NET
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    reconcile_every: int = 50  # steps
+    cancel_ack_delay_bars: int = 0
+    session_tz: str = "America/New_York"
+
+
+@dataclass
+class EngineStats:
+    steps: int = 0
+    events: int = 0
+    intents: int = 0
+    requests: int = 0
+    rejects: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    submitted: int = 0
+    fills: int = 0
+    triggers: list[Trigger] = field(default_factory=list)
+    cancels: list[CancelReport] = field(default_factory=list)
+    reconciliations: int = 0
+    reconciliation_breaks: int = 0
+    step_latency_ns: list[int] = field(default_factory=list)
+
+    def latency_us(self, q: float) -> float | None:
+        if not self.step_latency_ns:
+            return None
+        return float(np.percentile(np.asarray(self.step_latency_ns), q)) / 1e3
+
+
+class Engine:
+    """One session of the paper/shadow runtime over one feed."""
+
+    def __init__(self, applied: AppliedConfig, feed: Feed, options: EngineOptions, *,
+                 board: KillBoard | None = None, telemetry: Telemetry | None = None,
+                 on_trigger: Callable[[Trigger], None] | None = None) -> None:
+        self.applied, self.feed, self.options = applied, feed, options
+        self.telemetry = telemetry
+        self.board = _BoardView(board or KillBoard())
+        self.on_trigger = on_trigger
+        config = applied.runtime_config
+        self.promoted = {e.definition.strategy_id: e.definition.ref for e in applied.runnable}
+        capital = options.capital or config.firm_limits.max_gross_notional
+        self.allocator = Allocator(config, self.promoted, session_id=options.session_id,
+                                   operator=options.operator, capital=capital,
+                                   lot_size=options.execution.lot_size or 1.0)
+        bar_seconds = TIMEFRAME_SECONDS[feed.timeframe]
+        self.chain = RiskChain(config, self.promoted, self.board, token_key=os.urandom(32),
+                               reference_max_age=timedelta(seconds=bar_seconds))
+        adapter_cls = ShadowAdapter if options.mode == "shadow" else PaperAdapter
+        adapter = adapter_cls(options.execution, options.costs, capital=capital,
+                              cancel_ack_delay_bars=options.cancel_ack_delay_bars)
+        self.firewall = OrderFirewall(adapter, self.chain.verify_token,
+                                      consume=self.chain.consume)
+        self.universes = {sid: frozenset(config.limits[sid].instruments)
+                          for sid in self.promoted}
+        self.strategies = StrategyRuntime(applied.runnable, breaker=options.breaker,
+                                          telemetry=telemetry)
+        self.aggregator = IntentAggregator(
+            {e.definition.strategy_id: e.definition.priority for e in applied.runnable},
+            options.conflict_policy)
+        self.monitor = TriggerMonitor(config.firm_limits, config.kill_switch, capital=capital,
+                                      session_tz=options.session_tz, clock=self._now)
+        self.mappers = {s: StreamingFeatureMapper(s, feed.timeframe, source=feed.source,
+                                                  session_tz=options.session_tz)
+                        for s in feed.symbols}
+        self.records = RecordBuffer(options.session_id, options.operator)
+        self.tracks = {sid: StrategyTrack(sid, ref, self.allocator.budget(sid))
+                       for sid, ref in self.promoted.items()}
+        self.cash = {sid: t.capital for sid, t in self.tracks.items()}
+        self.positions: dict[tuple[str, str], float] = defaultdict(float)
+        self.orders: dict[str, Order] = {}  # order id → latest state
+        self.open_orders: dict[str, Order] = {}  # the working subset
+        self.last_target: dict[tuple[str, str], float] = {}
+        self.retry: set[tuple[str, str]] = set()
+        self.closes: dict[str, float] = {}
+        self.cost_total = {sid: 0.0 for sid in self.tracks}
+        self.traded_total = {sid: 0.0 for sid in self.tracks}
+        self.pending_cancels: list[CancelReport] = []
+        self.stats = EngineStats()
+        self._clock_ts: datetime | None = None
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> EngineStats:
+        for step in self.feed.steps():
+            self.step(step)
+        return self.stats
+
+    def step(self, step: Step) -> None:
+        start = time.perf_counter_ns()
+        self._clock_ts = now = step.ts
+        self.stats.steps += 1
+        for event in self.firewall.on_bar(step):
+            self._apply(event)
+        self._progress_cancels()
+        for bar in step.bars:
+            self.closes[bar.symbol] = bar.close
+        self._mark(now)
+        self._check_triggers(step)
+        self._decide(step)
+        if self.stats.steps % self.options.reconcile_every == 0:
+            self._reconcile()
+        self.stats.step_latency_ns.append(time.perf_counter_ns() - start)
+
+    def _now(self) -> datetime:
+        assert self._clock_ts is not None
+        return self._clock_ts
+
+    # ------------------------------------------------------------------ fills and orders
+
+    def _apply(self, event: AdapterEvent) -> None:
+        order = event.order
+        self._track_order(order)
+        code = event.message or None
+        self.records.order(order, event.kind.value, code=code, ts=event.ts)
+        if event.fill is not None:
+            self._fill(event.fill)
+        if not order.status.open:
+            remaining = max(0.0, order.qty - order.filled_qty)
+            self.chain.on_order_closed(order, remaining)
+            if remaining > _EPS:
+                self.retry.add((order.request.strategy_id, order.request.symbol))
+        if event.kind is AdapterEventKind.CANCEL_ACK:
+            self.chain.count_message(order.request.strategy_id, event.ts)
+
+    def _track_order(self, order: Order) -> None:
+        self.orders[order.order_id] = order
+        if order.status.open:
+            self.open_orders[order.order_id] = order
+        else:
+            self.open_orders.pop(order.order_id, None)
+
+    def _fill(self, fill: Fill) -> None:
+        self.stats.fills += 1
+        self.records.fill(fill)
+        self.chain.on_fill(fill)
+        sid, signed = fill.strategy_id, fill.side.sign * fill.qty
+        self.positions[(sid, fill.symbol)] += signed
+        notional = fill.qty * fill.price
+        penalty = self.options.costs.turnover_penalty_bps * 1e-4 * notional
+        self.cash[sid] -= signed * fill.price + fill.commission + penalty
+        self.cost_total[sid] += fill.commission + fill.spread_cost + fill.impact_cost + penalty
+        self.traded_total[sid] += notional
+        self.tracks[sid].filled_qty += fill.qty
+        if fill.arrival_mid and self.telemetry is not None:
+            self.telemetry.slippage_bps(
+                fill.side.sign * (fill.price - fill.arrival_mid) / fill.arrival_mid * 1e4)
+
+    def _mark(self, now: datetime) -> None:
+        firm = 0.0
+        for sid, track in self.tracks.items():
+            equity = self.cash[sid] + sum(
+                qty * self.closes.get(sym, 0.0)
+                for (s, sym), qty in self.positions.items() if s == sid and qty)
+            track.equity.append(equity)
+            track.costs.append(self.cost_total[sid])
+            track.traded.append(self.traded_total[sid])
+            firm += equity
+        self._firm_equity = firm
+
+    # ------------------------------------------------------------------ kill switch
+
+    def _check_triggers(self, step: Step) -> None:
+        fired = list(self.monitor.on_equity(step.ts, self._firm_equity))
+        for bar in step.bars:
+            fired += self.monitor.on_bar(bar.symbol, step.ts, bar.ts)
+        if getattr(self.feed, "live", False):  # a replay's clock is its data: no gaps
+            fired += self.monitor.on_heartbeat("feed", step.ts)
+        for trip in self.chain.drain_trips():
+            fired += self.monitor.on_trip(trip)
+        if fired:
+            self.engage(fired)
+
+    def engage(self, triggers: list[Trigger]) -> None:
+        """Engage on automatic triggers: latch, persist (callback), cancel the scope's orders."""
+        moved = engage_on(self.board.board, triggers)
+        self.stats.triggers.extend(triggers)
+        for trigger in triggers:
+            if self.on_trigger is not None:
+                self.on_trigger(trigger)
+        for done in moved:
+            if self.telemetry is not None:
+                self.telemetry.kill_switch(done.scope, done.state.value)
+            self.cancel_scope(done.scope)
+
+    def cancel_scope(self, scope: str) -> CancelReport:
+        """Cancel every open order in ``scope`` (RTS-12: done only once acknowledged)."""
+        report = self.firewall.cancel_all(lambda o: _in_scope(o, scope))
+        for order_id in report.requested:
+            order = self.orders.get(order_id)
+            if order is not None:
+                self.chain.count_message(order.request.strategy_id, self._now())
+        self.stats.cancels.append(report)
+        if not report.done:
+            self.pending_cancels.append(report)
+        return report
+
+    def _progress_cancels(self) -> None:
+        still = []
+        for report in self.pending_cancels:
+            now = self.firewall.cancel_progress(report)
+            if not now.done:
+                still.append(now)
+            else:
+                self.stats.cancels.append(now)
+        self.pending_cancels = still
+
+    def refresh_board(self, board: KillBoard) -> None:
+        """Adopt the latched board read from the ledger (an operator engaged or released)."""
+        before = {latch.scope for latch in self.board.board.engaged()}
+        self.board.board = board
+        for latch in board.engaged():
+            if latch.scope not in before:
+                self.cancel_scope(latch.scope)
+
+    # ------------------------------------------------------------------ decisions
+
+    def _decide(self, step: Step) -> None:
+        agg = self.aggregator
+        for bar in step.bars:
+            fv = self.mappers[bar.symbol].update(bar.ts_ns, bar.open, bar.high, bar.low,
+                                                 bar.close, bar.volume, bar.bid, bar.ask,
+                                                 bar.spread)
+            self.stats.events += 1
+            if self.telemetry is not None:
+                self.telemetry.feed_bar(bar.symbol, bar.ts, bar.ts)
+            for intent in self.strategies.on_vector(fv):
+                if bar.symbol not in self.universes.get(intent.strategy_id, ()):
+                    continue
+                self.stats.intents += 1
+                self.tracks[intent.strategy_id].exposures[(bar.ts_ns, bar.symbol)] = \
+                    intent.target_exposure
+                agg.add(intent)
+        targets: dict[str, dict[str, float]] = defaultdict(dict)
+        for t in agg.flush():
+            key = (t.strategy_id, t.symbol)
+            if self.last_target.get(key) != t.exposure or key in self.retry:
+                targets[t.strategy_id][t.symbol] = t.exposure
+                self.last_target[key] = t.exposure
+                self.retry.discard(key)
+        if targets:
+            self._send(step, targets)
+
+    def _send(self, step: Step, targets: Mapping[str, Mapping[str, float]]) -> None:
+        bars = {b.symbol: b for b in step.bars}
+        prices = {s: b.close for s, b in bars.items()}
+        allocations = self.allocator.allocate(targets, prices=prices,
+                                              positions=self._working_positions(),
+                                              now=step.ts, reference_ts=step.ts)
+        for allocation in allocations:
+            for request in allocation.orders:
+                self._submit(_with_mid(request, bars.get(request.symbol)), step,
+                             halted=request.symbol not in bars)
+
+    def _working_positions(self) -> dict[tuple[str, str], float]:
+        out = dict(self.positions)
+        for order in self.open_orders.values():
+            r = order.request
+            key = (r.strategy_id, r.symbol)
+            out[key] = out.get(key, 0.0) + r.side.sign * (order.qty - order.filled_qty)
+        return out
+
+    def _submit(self, request: OrderRequest, step: Step, *, halted: bool) -> None:
+        self.stats.requests += 1
+        verdict = self.chain.check(request, now=step.ts, halted=halted)
+        decision = verdict.decision
+        self.records.decision(decision)
+        if self.telemetry is not None:
+            self.telemetry.risk_decision(decision.code.value)
+        track = self.tracks[request.strategy_id]
+        if decision.action is RiskAction.REJECT:
+            self.stats.rejects[decision.code.value] += 1
+            track.risk_rejects += 1
+            if decision.code in _LIMIT_CODES:
+                track.limit_breaches += 1
+            return  # re-decided when the target changes, never retried blindly
+        send = verdict.to_send()
+        ack = self.firewall.submit(send, verdict.token)
+        if self.telemetry is not None:
+            self.telemetry.execution_submit(ack.code.value)
+        track.ordered_qty += send.qty
+        if ack.order is not None:
+            self._track_order(ack.order)
+            self.records.order(ack.order, "submitted", code=ack.code.value, ts=step.ts)
+        if ack.ok:
+            self.stats.submitted += 1
+        else:
+            self.chain.on_order_closed(send.client_order_id, send.qty)
+            self.retry.add((request.strategy_id, request.symbol))
+
+    # ------------------------------------------------------------------ reconciliation
+
+    def _reconcile(self) -> None:
+        net: dict[str, float] = defaultdict(float)
+        by_strategy: dict[str, dict[str, float]] = defaultdict(dict)
+        for (sid, sym), qty in self.positions.items():
+            if abs(qty) > _EPS:
+                net[sym] += qty
+                by_strategy[sid][sym] = qty
+        held = {s: q for s, q in net.items() if abs(q) > _EPS}
+        report = reconcile(self.open_orders.values(), held, self.firewall,
+                           strategy_positions=by_strategy)
+        self.stats.reconciliations += 1
+        self.stats.reconciliation_breaks += len(report.breaks)
+        if report.breaks and self.telemetry is not None:
+            self.telemetry.reconciliation_break(len(report.breaks))
+        if report.halt:
+            self.engage(self.monitor.on_reconciliation(
+                [ReconciliationBreak(key=b.key, runtime_value=b.runtime_value,
+                                     adapter_value=b.adapter_value) for b in report.beyond]))
+
+    # ------------------------------------------------------------------ views
+
+    def status(self) -> dict[str, object]:
+        return {"session_id": self.options.session_id, "mode": self.options.mode,
+                "steps": self.stats.steps, "strategies": self.strategies.status(),
+                "kill_switch": [latch.model_dump(mode="json")
+                                for latch in self.board.board.engaged()],
+                "open_orders": len(self.open_orders),
+                "rejects": dict(self.stats.rejects)}
+
+
+class _BoardView:
+    """The chain's view of the kill switch; the board behind it can be swapped on reload."""
+
+    __slots__ = ("board",)
+
+    def __init__(self, board: KillBoard) -> None:
+        self.board = board
+
+    def state_for(self, strategy_id: str, symbol: str) -> KillState:
+        return self.board.state_for(strategy_id, symbol)
+
+
+_LIMIT_CODES = frozenset({RiskCode.CREDIT_LIMIT, RiskCode.MAX_ORDER_NOTIONAL,
+                          RiskCode.MAX_ORDER_QTY, RiskCode.NOTIONAL_RATE, RiskCode.RATE_LIMIT,
+                          RiskCode.MAX_ORDERS_PER_DAY, RiskCode.MAX_OPEN_ORDERS})
+
+
+def _in_scope(order: Order, scope: str) -> bool:
+    kind, _, name = scope.partition(":")
+    r = order.request
+    return kind == "firm" or (kind == "strategy" and r.strategy_id == name) or \
+        (kind == "symbol" and r.symbol == name)
+
+
+def _with_mid(request: OrderRequest, bar: Bar | None) -> OrderRequest:
+    """The arrival mid (and when it was seen) for the collar and TCA: this bar's close mid."""
+    if bar is None or not math.isfinite(bar.mid) or bar.mid <= 0:
+        return request
+    return request.model_copy(update={"reference_mid": bar.mid, "reference_ts": bar.ts})
