@@ -1,7 +1,12 @@
-"""Shared by the lane tests: a real research run with a planted edge, and row counts."""
+"""Shared by the lane tests: a real research run with a planted edge, row counts, and the
+real CLI in a subprocess (optionally frozen at a fail point, to be killed there)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -34,3 +39,29 @@ def edge_workspace(root: Path, name: str = "tsmom-sample") -> tuple[Workspace, R
 def count_rows(ledger: Ledger, model: type) -> int:
     with ledger.read() as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def spawn_cli(ws: Workspace, *args: str, failpoint: str | None = None
+              ) -> subprocess.Popen[str]:
+    """``torghut -w WS ARGS`` in a subprocess; with ``failpoint``, it freezes there."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TORGHUT_WORKSPACE",
+                                                            "TORGHUT_FAILPOINT")}
+    if failpoint:
+        env["TORGHUT_FAILPOINT"] = failpoint
+    return subprocess.Popen([sys.executable, "-m", "torghut.cli.main", "-w", str(ws.root),
+                             *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def kill_at(ws: Workspace, point: str, *args: str) -> None:
+    """Run the CLI until it reaches fail point ``point``, then SIGKILL it (a real crash)."""
+    proc = spawn_cli(ws, *args, failpoint=point)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    if f"failpoint {point} reached" not in line:  # it finished or failed before the point
+        proc.kill()
+        _, rest = proc.communicate(timeout=30)
+        raise AssertionError(f"never reached {point}: {line}{rest}")
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    proc.communicate(timeout=30)  # drain and close the pipes

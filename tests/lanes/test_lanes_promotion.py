@@ -4,23 +4,29 @@ propose → sign-off → approve → merge, and every refusal the issue names: n
 decision, approving as the proposer or as an agent, merging unapproved, a wrong key, a
 branch changed after approval, an invalid manifest, the kill switch, two merges racing, and
 a crash in the middle of a merge.
+
+Every test that touches the ledger runs on SQLite and on PostgreSQL (when
+``$TORGHUT_TEST_POSTGRES_URL`` is set; one schema per test, see tests/ledger/conftest.py).
+The slow part — the research runs with a planted edge — is shared by the whole module.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
-from tests.lanes.lane_helpers import FAST, count_rows, edge_spec, edge_workspace
+from tests.lanes.lane_helpers import (
+    FAST,
+    count_rows,
+    edge_spec,
+    edge_workspace,
+    kill_at,
+    spawn_cli,
+)
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
 from torghut.contracts.gates import Target
 from torghut.gates import default_policy
@@ -42,12 +48,18 @@ from torghut.ledger import Ledger, audit, open_ledger
 from torghut.ledger.models import KillSwitchEvent, PullRequest, PullRequestEvent
 from torghut.research.run import ResearchRun as FinishedRun
 from torghut.research.run import run_research
-from torghut.workspace import Workspace, init_workspace
+from torghut.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, FinishedRun]:
     return edge_workspace(tmp_path_factory.mktemp("lane") / "ws", "tsmom-edge")
+
+
+@pytest.fixture(scope="module")
+def second_run(source: tuple[Workspace, FinishedRun]) -> FinishedRun:
+    """Another candidate's research run (same snapshot), recorded by the tests that need two."""
+    return run_research(source[0], edge_spec("tsmom-edge-b"), FAST)
 
 
 def _prepare(ws: Workspace, source: tuple[Workspace, FinishedRun]) -> Workspace:
@@ -56,8 +68,9 @@ def _prepare(ws: Workspace, source: tuple[Workspace, FinishedRun]) -> Workspace:
 
 
 @pytest.fixture
-def pws(tmp_path: Path, source: tuple[Workspace, FinishedRun]) -> Workspace:
-    return _prepare(init_workspace(tmp_path / "ws"), source)
+def pws(ledger_ws: Workspace, source: tuple[Workspace, FinishedRun]) -> Workspace:  # noqa: F811
+    """A fresh workspace with the planted-edge snapshot; its ledger is SQLite or PostgreSQL."""
+    return _prepare(ledger_ws, source)
 
 
 @pytest.fixture
@@ -105,8 +118,8 @@ def _to_pr(pws: Workspace, book: Ledger, cid: str) -> promotion.Proposed:
 
 
 def test_propose_approve_merge_with_real_git_and_signatures(
-        ledger_ws: Workspace, source: tuple[Workspace, FinishedRun]) -> None:  # noqa: F811
-    ws = _prepare(ledger_ws, source)
+        pws: Workspace, source: tuple[Workspace, FinishedRun]) -> None:
+    ws = pws
     book = open_ledger(ws)
     try:
         cid = _candidate(book, source[1], ws)
@@ -156,7 +169,8 @@ def test_no_passing_decision_refuses_signoff_and_proposal(
     assert count_rows(book, PullRequest) == 0
 
 
-def test_agents_and_proposers_never_approve(pws: Workspace, book: Ledger, cid: str) -> None:
+def test_agents_and_proposers_never_approve(pws: Workspace, book: Ledger, cid: str,
+                                            second_run: FinishedRun) -> None:
     pr = _to_pr(pws, book, cid)
     _expect(book, "AGENT_CANNOT_APPROVE", promotion.approve, pws, book, pr.pr_id,
             as_identity="promotion-agent")
@@ -166,15 +180,11 @@ def test_agents_and_proposers_never_approve(pws: Workspace, book: Ledger, cid: s
     repo = pws.gitops_dir
     change = propose_identity(pws, "pat", "human", ["promotion", "approver"])  # type: ignore[list-item]
     merge_branch(repo, PullRequestRef(change.branch, change.commit_sha), message="add pat")
-    cid2 = _candidate(book, _rerun(pws), pws)
+    cid2 = _candidate(book, second_run, pws)
     own = _to_pr_as(pws, book, cid2, "pat")
     _expect(book, "APPROVER_IS_PROPOSER", promotion.approve, pws, book, own.pr_id,
             as_identity="pat")
     assert count_rows(book, PullRequestEvent) == 0
-
-
-def _rerun(ws: Workspace) -> FinishedRun:
-    return run_research(ws, edge_spec("tsmom-edge-b"), FAST)
 
 
 def _to_pr_as(pws: Workspace, book: Ledger, cid: str, proposer: str) -> promotion.Proposed:
@@ -242,19 +252,10 @@ def test_repeated_denials_freeze_the_candidate(pws: Workspace, book: Ledger, cid
 # ----------------------------------------------------------------------------- races, crashes
 
 
-def _cli(ws: Workspace, *args: str, failpoint: str | None = None) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TORGHUT_WORKSPACE"}
-    if failpoint:
-        env["TORGHUT_FAILPOINT"] = failpoint
-    return subprocess.Popen([sys.executable, "-m", "torghut.cli.main", "-w", str(ws.root),
-                             *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-
-
 def test_two_merges_racing_merge_once(pws: Workspace, book: Ledger, cid: str) -> None:
     pr = _to_pr(pws, book, cid)
     promotion.approve(pws, book, pr.pr_id, as_identity="alice")
-    procs = [_cli(pws, "promote", "merge", str(pr.pr_id), "--as", "promotion-agent")
+    procs = [spawn_cli(pws, "promote", "merge", str(pr.pr_id), "--as", "promotion-agent")
              for _ in range(2)]
     codes = sorted(p.wait(timeout=120) for p in procs)
     assert codes == [0, 1], [p.communicate() for p in procs]
@@ -272,12 +273,7 @@ def test_a_crash_in_the_middle_of_a_merge_converges(pws: Workspace, book: Ledger
     pr = _to_pr(pws, book, cid)
     promotion.approve(pws, book, pr.pr_id, as_identity="alice")
     main = rev_parse(repo, "main")
-    proc = _cli(pws, "promote", "merge", str(pr.pr_id), "--as", "promotion-agent",
-                failpoint=point)
-    assert proc.stderr is not None
-    assert f"failpoint {point} reached" in proc.stderr.readline()
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    kill_at(pws, point, "promote", "merge", str(pr.pr_id), "--as", "promotion-agent")
     moved = rev_parse(repo, "main") != main
     assert moved is (point == "promote.merge.before_record")
     with book.read() as s:
@@ -292,10 +288,11 @@ def test_a_crash_in_the_middle_of_a_merge_converges(pws: Workspace, book: Ledger
     assert len(git(repo, "log", "--merges", "--format=%H", "main").split()) == 1
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the CLI's surface, not the ledger's
 def test_cli_refusal_is_one_line_exit_1(pws: Workspace, cid: str) -> None:
-    proc = _cli(pws, "promote", "approve", "1", "--as", "alice")
+    proc = spawn_cli(pws, "promote", "approve", "1", "--as", "alice")
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "pull request" in err and "Traceback" not in err
-    pr = _cli(pws, "validate", "signoff", cid, "--as", "research-agent")
+    pr = spawn_cli(pws, "validate", "signoff", cid, "--as", "research-agent")
     _, err = pr.communicate(timeout=60)
     assert pr.returncode == 1 and err.startswith("error: ROLE_NOT_PERMITTED")
