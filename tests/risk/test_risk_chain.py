@@ -176,3 +176,19 @@ def test_reconfigure_keeps_exposure_and_applies_new_limits() -> None:
     assert verdict.decision.limit_id == "strategy:tsmom.max_position_notional"
     chain.reconfigure(tighter, {})
     assert submit(chain, "o3", side=Side.SELL, t=2).decision.code is RiskCode.NOT_PROMOTED
+
+
+def test_order_token_mac_is_rfc_2104_hmac_sha256() -> None:
+    """The precomputed inner/outer states must give exactly hmac.new's bytes."""
+    import hmac
+
+    from torghut.risk.tokens import canonical_fields
+    request = order("o1", limit=100.5, operator="op\x1fweird", override_id="ovr-9")
+    for key in (KEY, b"k" * 64, b"long-key" * 20):
+        token = TokenIssuer(key).issue(request, 7.0)
+        expected = hmac.new(key, canonical_fields(request, 7.0), "sha256").hexdigest()
+        assert token.mac == expected
+    # free-form fields are length-prefixed: moving the separator changes the message
+    a = order("o1", operator="a\x1f3:b", symbol="c")
+    b = order("o1", operator="a", symbol="b\x1f3:c")
+    assert canonical_fields(a, 1.0) != canonical_fields(b, 1.0)

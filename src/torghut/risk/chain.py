@@ -33,6 +33,7 @@ from torghut.contracts.orders import (
     RiskAction,
     RiskCode,
     RiskDecision,
+    Side,
     kill_scope,
 )
 from torghut.contracts.runtime_config import RestrictedEntry, RuntimeConfig, StrategyLimits
@@ -145,17 +146,22 @@ class _Block:
         self.limit_id, self.observed, self.threshold = limit_id, observed, threshold
 
 
+_BUY = Side.BUY  # a module constant: cheaper than Side.BUY or side.sign on the hot path
+
+
 class _Ctx:
     """Everything a control reads about one request, computed once per check."""
 
     __slots__ = ("approved", "book", "clip", "halted", "key", "lifted", "now", "price",
-                 "rules", "sign", "t")
+                 "rules", "same", "sign", "t")
+    same: tuple[str, str, Side, float, float | None]  # set by _sec4_identical
 
     def __init__(self, now: datetime, halted: bool, request: OrderRequest,
                  book: Exposure, rules: _Rules | None) -> None:
         self.now, self.t, self.halted = now, now.timestamp(), halted
         self.key = (request.strategy_id, request.symbol)
-        self.book, self.rules, self.sign = book, rules, request.side.sign
+        self.book, self.rules = book, rules
+        self.sign = 1 if request.side is _BUY else -1
         price = request.limit_price if request.limit_price is not None else request.reference_mid
         self.price = price or 0.0
         self.approved = request.qty
@@ -187,12 +193,13 @@ class RiskChain:
         self._max_age = reference_max_age.total_seconds()
         self._exposure = ExposureBook()
         self._seen_ids: set[str] = set()
-        self._recent: dict[tuple[str, str, str, float, float | None], float] = {}
+        self._recent: dict[tuple[str, str, Side, float, float | None], float] = {}
         self._day_counts: dict[str, tuple[int, int]] = {}
         self._disabled: dict[str, str] = {}
         self._trips: list[Trip] = []
         s = self.settings
         self._dup_window = s.duplicate_window.total_seconds()
+        self._symbol_limits = dict(s.symbol_limits)
         self._firm_messages = SlidingWindow(1.0)
         self._messages = WindowSet(1.0)
         self._notional = WindowSet(s.notional_window.total_seconds())
@@ -210,6 +217,8 @@ class RiskChain:
         """Apply a new (validated) config and promotion map; exposure and counters stay."""
         self.config = config
         self._promoted = dict(promoted)
+        self._promoted_refs = {sid: tuple(ref.partition("@")[::2])
+                               for sid, ref in promoted.items()}
         multiple = self.settings.window_notional_multiple
         self._rules = {sid: _Rules.build(sid, lim, multiple) for sid, lim in config.limits.items()}
         restricted: dict[str, list[RestrictedEntry]] = {}
@@ -252,15 +261,15 @@ class RiskChain:
         """Record an accepted order everywhere it counts, then issue its token."""
         qty, t, sid = ctx.approved, ctx.t, request.strategy_id
         self._seen_ids.add(request.client_order_id)
-        self._remember_identical(request, t)
+        self._remember_identical(ctx.same, t)
         day, count = self._day_counts.get(sid, (-1, 0))
         today = int(t // DAY)
         self._day_counts[sid] = (today, count + 1 if day == today else 1)
         self._firm_messages.add(t)
-        self._messages.add(sid, t)
-        self._notional.add(sid, t, qty * ctx.price)
+        self._messages[sid].add(t)
+        self._notional[sid].add(t, qty * ctx.price)
         if self._exposure.add_open(request.client_order_id, ctx.key, ctx.sign, qty, ctx.price):
-            self._cycles.add(sid, t)
+            self._cycles[sid].add(t)
         token = self._tokens.issue(request, qty)
         block = ctx.clip or _ACCEPTED
         return Verdict(self._decision(request, ctx.now, block, qty), request, token)
@@ -301,11 +310,13 @@ class RiskChain:
 
     def _sec7_promoted(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: SEC-7
-        promoted = self._promoted.get(r.strategy_id)
-        if promoted == r.ref:
+        promoted = self._promoted_refs.get(r.strategy_id)
+        if promoted is not None and promoted[0] == r.strategy_type \
+                and promoted[1] == r.version:
             return None
         return _Block(RiskCode.NOT_PROMOTED, "SEC-7", f"{r.strategy_id} runs {r.ref}; "
-                      f"promoted to {self.config.mode.value}: {promoted or 'nothing'}")
+                      f"promoted to {self.config.mode.value}: "
+                      f"{self._promoted.get(r.strategy_id) or 'nothing'}")
 
     def _sec6_restricted(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: SEC-6
@@ -414,19 +425,21 @@ class RiskChain:
 
     def _sec4_identical(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: SEC-4
-        last = self._recent.get((r.strategy_id, r.symbol, r.side.value, r.qty, r.limit_price))
+        c.same = (r.strategy_id, r.symbol, r.side, r.qty, r.limit_price)
+        last = self._recent.get(c.same)
         if last is None or c.t - last >= self._dup_window:
             return None
         return _Block(RiskCode.DUPLICATE_ORDER, "SEC-4", "an identical order was accepted "
                       f"{c.t - last:.3f} s ago", observed=c.t - last, threshold=self._dup_window)
 
-    def _remember_identical(self, r: OrderRequest, t: float) -> None:
+    def _remember_identical(self, same: tuple[str, str, Side, float, float | None],
+                            t: float) -> None:
         recent = self._recent
         if len(recent) > 4096:  # keep the map small: drop what left the window
             edge = t - self._dup_window
             for key in [k for k, seen in recent.items() if seen <= edge]:
                 del recent[key]
-        recent[(r.strategy_id, r.symbol, r.side.value, r.qty, r.limit_price)] = t
+        recent[same] = t
 
     def _rts8_orders_per_day(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: RTS-8
@@ -447,7 +460,7 @@ class RiskChain:
             return _Block(RiskCode.RATE_LIMIT, "RTS-15a", "firm message rate",
                           limit_id="firm.max_messages_per_second", observed=firm + 1,
                           threshold=self._firm_rate)
-        own = self._messages.total(r.strategy_id, c.t)
+        own = self._messages[r.strategy_id].total(c.t)
         limit = self.settings.strategy_messages_per_second
         if own + 1 <= limit:
             return None
@@ -461,7 +474,7 @@ class RiskChain:
         # control: SEC-3
         rules = c.rules
         assert rules is not None
-        sent = self._notional.total(r.strategy_id, c.t) + r.qty * c.price
+        sent = self._notional[r.strategy_id].total(c.t) + r.qty * c.price
         if sent <= rules.window_cap:
             return None
         return _Block(RiskCode.NOTIONAL_RATE, "SEC-3", "notional sent in the last "
@@ -489,16 +502,22 @@ class RiskChain:
         keep = max(abs(a), abs(b))
         rules = c.rules
         assert rules is not None
+        # largest qty the order may add to side a within a cap (in qty), or without adding
+        # exposure at all: (keep if |b| > cap else max(cap, keep)) - a
+        abs_b = abs(b)
         room_best = self._firm_gross_limit - (self._exposure.firm_gross - book.notional)
-        binding, best = "firm.max_gross_notional", _fit(room_best / px, a, b, keep)
-        symbol_cap = self.settings.symbol_limits.get(r.symbol)
+        cap = room_best / px
+        binding, best = "firm.max_gross_notional", (keep if abs_b > cap else max(cap, keep)) - a
+        symbol_cap = self._symbol_limits.get(r.symbol)
         if symbol_cap is not None:
             room = symbol_cap - (self._exposure.symbol_gross.get(r.symbol, 0.0) - book.notional)
-            q_max = _fit(room / px, a, b, keep)
+            cap = room / px
+            q_max = (keep if abs_b > cap else max(cap, keep)) - a
             if q_max < best - EPS:
                 best, binding, room_best = q_max, f"symbol:{r.symbol}.max_gross_notional", room
         room = rules.limits.max_position_notional
-        q_max = _fit(room / px, a, b, keep)
+        cap = room / px
+        q_max = (keep if abs_b > cap else max(cap, keep)) - a
         if q_max < best - EPS:
             best, binding, room_best = q_max, rules.id("max_position_notional"), room
         if best >= qty - EPS * max(1.0, qty):
@@ -519,7 +538,7 @@ class RiskChain:
         # control: RTS-15b — this order would be one more fill-and-re-entry cycle
         if not c.book.filled_since_entry:
             return None
-        cycles = self._cycles.total(r.strategy_id, c.t) + 1
+        cycles = self._cycles[r.strategy_id].total(c.t) + 1
         if cycles <= self._max_cycles:
             return None
         reason = (f"{cycles:g} fill-and-re-entry cycles within "
@@ -550,7 +569,7 @@ class RiskChain:
         cancels must always pass (FIA-1)."""
         t = now.timestamp()
         self._firm_messages.add(t)
-        self._messages.add(strategy_id, t)
+        self._messages[strategy_id].add(t)
 
     def drain_trips(self) -> list[Trip]:
         """Kill-switch triggers raised since the last drain (the runtime engages them)."""
@@ -605,13 +624,6 @@ class RiskChain:
     @property
     def working_orders(self) -> int:
         return self._exposure.working
-
-
-def _fit(cap: float, a: float, b: float, keep: float) -> float:
-    """Largest quantity an order may add to side ``a`` (the book's position if every order
-    on the order's side filled; ``b`` the other side, ``keep`` the larger of both in
-    absolute value) within a cap in quantity — or without adding exposure at all."""
-    return (keep if abs(b) > cap else max(cap, keep)) - a
 
 
 def _reduces(book: Exposure, sign: int, qty: float) -> bool:

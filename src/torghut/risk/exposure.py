@@ -72,7 +72,8 @@ class ExposureBook:
 
     def _remark(self, key: tuple[str, str], book: Exposure) -> None:
         """Recompute one book's notional and move the grosses by the difference."""
-        new = book.worst_qty() * book.mark
+        pos = book.position
+        new = max(abs(pos + book.open_buy), abs(pos - book.open_sell)) * book.mark
         delta = new - book.notional
         book.notional = new
         self.firm_gross += delta

@@ -34,21 +34,14 @@ class SlidingWindow:
         self._total += weight
 
 
-class WindowSet:
-    """One :class:`SlidingWindow` per key, created on first use."""
-
-    __slots__ = ("_windows", "window")
+class WindowSet(dict[str, SlidingWindow]):
+    """One :class:`SlidingWindow` per key, created on first use (``windows[key]``: a plain
+    dict lookup on the hot path)."""
 
     def __init__(self, window_seconds: float) -> None:
+        super().__init__()
         self.window = window_seconds
-        self._windows: dict[str, SlidingWindow] = {}
 
-    def total(self, key: str, now: float) -> float:
-        win = self._windows.get(key)
-        return 0.0 if win is None else win.total(now)
-
-    def add(self, key: str, now: float, weight: float = 1.0) -> None:
-        win = self._windows.get(key)
-        if win is None:
-            win = self._windows[key] = SlidingWindow(self.window)
-        win.add(now, weight)
+    def __missing__(self, key: str) -> SlidingWindow:
+        win = self[key] = SlidingWindow(self.window)
+        return win

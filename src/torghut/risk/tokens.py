@@ -11,6 +11,7 @@ reaches an adapter without passing the chain and the firewall).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from typing import NamedTuple
 
@@ -35,27 +36,35 @@ def canonical_fields(r: OrderRequest, approved_qty: float) -> bytes:
     ``repr``, which round-trips exactly."""
     o, s, v, x = r.operator, r.symbol, r.venue, r.override_id or ""
     return (f"{r.client_order_id}\x1f{r.strategy_id}\x1f{r.strategy_type}\x1f{r.version}"
-            f"\x1f{len(o)}:{o}\x1f{len(s)}:{s}\x1f{r.side.value}\x1f{float(approved_qty)!r}"
-            f"\x1f{r.order_type.value}\x1f{r.limit_price!r}\x1f{len(v)}:{v}"
+            f"\x1f{len(o)}:{o}\x1f{len(s)}:{s}\x1f{r.side._value_}\x1f{float(approved_qty)!r}"
+            f"\x1f{r.order_type._value_}\x1f{r.limit_price!r}\x1f{len(v)}:{v}"
             f"\x1f{len(x)}:{x}").encode()
 
 
 class TokenIssuer:
     """Issues, verifies and consumes single-use order tokens with one secret key."""
 
-    __slots__ = ("_outstanding", "_proto")
+    __slots__ = ("_inner", "_outer", "_outstanding")
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
             raise TorghutError(f"the token key must be at least {MIN_KEY_BYTES} bytes",
                                field="token_key")
-        self._proto = hmac.new(key, digestmod="sha256")  # keyed once; copied per token
+        # RFC 2104 with the keyed inner and outer SHA-256 states computed once and copied
+        # per token: the same bytes as hmac.new(key, msg, "sha256"), at a third of the cost
+        # of the hmac module's Python-level wrapper (this runs on every accepted order).
+        block = key if len(key) <= 64 else hashlib.sha256(key).digest()
+        block = block.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
         self._outstanding: set[str] = set()
 
     def _mac(self, request: OrderRequest, approved_qty: float) -> str:
-        h = self._proto.copy()
-        h.update(canonical_fields(request, approved_qty))
-        return h.hexdigest()
+        inner = self._inner.copy()
+        inner.update(canonical_fields(request, approved_qty))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
     def issue(self, request: OrderRequest, approved_qty: float) -> OrderToken:
         mac = self._mac(request, approved_qty)
