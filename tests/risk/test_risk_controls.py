@@ -119,6 +119,8 @@ def test_SEC_2_missing_or_stale_reference_rejects() -> None:
     assert _code(submit(chain, "o1", mid=None)) is RiskCode.REFERENCE_MISSING
     no_ts = order("o2", reference_ts=None)
     assert _code(chain.check(no_ts, now=NOW)) is RiskCode.REFERENCE_MISSING
+    naive_ts = order("o2", reference_ts=NOW.replace(tzinfo=None))
+    assert _code(chain.check(naive_ts, now=NOW)) is RiskCode.REFERENCE_MISSING
     stale = chain.check(order("o3", ref_at=NOW - timedelta(seconds=2.5)), now=NOW)
     assert stale.decision.code is RiskCode.REFERENCE_STALE
     assert stale.decision.threshold == 2.0

@@ -232,7 +232,12 @@ class RiskChain:
         self._firm_gross_limit = firm.max_gross_notional
         self._firm_open_orders = firm.max_open_orders
         self._firm_rate = firm.max_messages_per_second
-        self._cycles = WindowSet(config.kill_switch.repeated_execution_window_seconds)
+        window = config.kill_switch.repeated_execution_window_seconds
+        if not hasattr(self, "_cycles"):
+            self._cycles = WindowSet(window)
+        self._cycles.window = window  # a reload keeps the cycles already counted
+        for cycles in self._cycles.values():
+            cycles.window = window
         self._max_cycles = config.kill_switch.repeated_execution_cycles
 
     # ----------------------------------------------------------------- the check
@@ -393,8 +398,9 @@ class RiskChain:
     def _sec2_collar(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: SEC-2, RTS-15a
         mid, ts = r.reference_mid, r.reference_ts
-        if mid is None or ts is None:
-            return _Block(RiskCode.REFERENCE_MISSING, "SEC-2", "no reference mid")
+        if mid is None or ts is None or ts.tzinfo is None:
+            return _Block(RiskCode.REFERENCE_MISSING, "SEC-2", "no reference mid with an "
+                          "aware observation time")
         age = c.t - ts.timestamp()
         if abs(age) > self._max_age:
             return _Block(RiskCode.REFERENCE_STALE, "SEC-2", f"reference is {age:.3f} s old",
