@@ -13,14 +13,17 @@ from torghut.cli import config as config_cli
 from torghut.cli import data as data_cli
 from torghut.cli import gates as gates_cli
 from torghut.cli import identity as identity_cli
+from torghut.cli import kill_switch as kill_switch_cli
 from torghut.cli import ledger as ledger_cli
 from torghut.cli import ops as ops_cli
+from torghut.cli import paper as paper_cli
 from torghut.cli import promote as promote_cli
 from torghut.cli import research as research_cli
 from torghut.cli import schemas as schemas_cli
 from torghut.cli import strategy as strategy_cli
 from torghut.cli.backtest import backtest
 from torghut.cli.common import JSON_OPTION, State, emit_json, err_console
+from torghut.cli.serve import serve
 from torghut.errors import TorghutError
 from torghut.workspace import init_workspace
 
@@ -42,7 +45,10 @@ app.add_typer(gates_cli.app, name="gates")
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(promote_cli.validate_app, name="validate")
 app.add_typer(promote_cli.app, name="promote")
+ops_cli.app.add_typer(kill_switch_cli.app, name="kill-switch")
 app.add_typer(ops_cli.app, name="ops")
+app.add_typer(paper_cli.app, name="paper")
+app.command("serve")(serve)
 app.command("signals")(strategy_cli.signals)
 app.command("backtest")(backtest)
 

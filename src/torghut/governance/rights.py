@@ -39,6 +39,7 @@ class Action(StrEnum):
     OPS_INCIDENT = "ops.incident"  # open or close an incident
     OPS_DRIFT_CHECK = "ops.drift_check"  # compare GitOps with the runtime, raise the hard stop
     IDENTITY_PROPOSE = "identity.propose"  # propose an identities.yaml change (a PR)
+    RUNTIME_SESSION = "runtime.session"  # run a paper/shadow session (Gate 2/3 evidence)
 
 
 def _rights(table: Mapping[Action, Iterable[Role]]) -> Mapping[Action, frozenset[Role]]:
@@ -59,6 +60,9 @@ DECISION_RIGHTS: Mapping[Action, frozenset[Role]] = _rights({
     Action.OPS_DRIFT_CHECK: {Role.OPERATIONS},
     # Identity changes are PRs a human merges; only people-facing roles may propose them.
     Action.IDENTITY_PROPOSE: {Role.OPERATIONS, Role.APPROVER},
+    # A paper session measures (validation) and runs the runtime (operations); it never
+    # promotes, and research cannot start one on its own candidates.
+    Action.RUNTIME_SESSION: {Role.VALIDATION, Role.OPERATIONS},
 })
 """Action → the roles that may take it. Every :class:`Action` has a row."""
 

@@ -136,6 +136,7 @@ class Engine:
         self.positions: dict[tuple[str, str], float] = defaultdict(float)
         self.orders: dict[str, Order] = {}  # order id → latest state
         self.open_orders: dict[str, Order] = {}  # the working subset
+        self.fills: list[Fill] = []
         self.last_target: dict[tuple[str, str], float] = {}
         self.retry: set[tuple[str, str]] = set()
         self.closes: dict[str, float] = {}
@@ -198,6 +199,7 @@ class Engine:
 
     def _fill(self, fill: Fill) -> None:
         self.stats.fills += 1
+        self.fills.append(fill)
         self.records.fill(fill)
         self.chain.on_fill(fill)
         sid, signed = fill.strategy_id, fill.side.sign * fill.qty

@@ -141,14 +141,24 @@ def divergence(track: StrategyTrack, sim: SimReference, market: Market) -> Paper
 
 
 def intent_agreement(track: StrategyTrack, sim: SimReference, market: Market) -> float:
-    """Share of the simulator's decisions (bar, symbol) that paper produced identically."""
-    t, s = np.nonzero(~np.isnan(sim.exposure))
-    if t.size == 0:
-        return 1.0
+    """Share of the simulator's (bar, symbol) exposures that paper held identically.
+
+    Paper's exposure follows the SDK parity contract: the last intent's target, else the
+    previous exposure (initially 0) — the same rule that produces the batch signals.
+    """
     ts = market.ts.as_unit("ns").asi8
-    same = sum(1 for i, j in zip(t.tolist(), s.tolist(), strict=True)
-               if track.exposures.get((int(ts[i]), market.symbols[j])) == sim.exposure[i, j])
-    return same / t.size
+    decided = ~np.isnan(sim.exposure)
+    total = int(decided.sum())
+    if total == 0:
+        return 1.0
+    same = 0
+    for j, symbol in enumerate(market.symbols):
+        held = 0.0
+        for i in range(len(ts)):
+            held = track.exposures.get((int(ts[i]), symbol), held)
+            if decided[i, j] and held == sim.exposure[i, j]:
+                same += 1
+    return same / total
 
 
 def stability(track: StrategyTrack, *, plugin_errors: int, circuit_opens: int) -> PaperStability:
