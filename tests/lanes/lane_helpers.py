@@ -57,11 +57,14 @@ def kill_at(ws: Workspace, point: str, *args: str) -> None:
     """Run the CLI until it reaches fail point ``point``, then SIGKILL it (a real crash)."""
     proc = spawn_cli(ws, *args, failpoint=point)
     assert proc.stderr is not None
-    line = proc.stderr.readline()
-    if f"failpoint {point} reached" not in line:  # it finished or failed before the point
-        proc.kill()
-        _, rest = proc.communicate(timeout=30)
-        raise AssertionError(f"never reached {point}: {line}{rest}")
+    seen = []
+    for line in proc.stderr:  # until the fail point announces itself (or the CLI exits)
+        seen.append(line)
+        if line.strip() == f"failpoint {point} reached":
+            break
+    else:
+        proc.wait(timeout=30)
+        raise AssertionError(f"never reached {point} (exit {proc.returncode}): {''.join(seen)}")
     proc.send_signal(signal.SIGKILL)
     assert proc.wait(timeout=30) == -signal.SIGKILL
     proc.communicate(timeout=30)  # drain and close the pipes

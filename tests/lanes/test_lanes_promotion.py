@@ -29,6 +29,7 @@ from tests.lanes.lane_helpers import (
 )
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
 from torghut.contracts.gates import Target
+from torghut.contracts.governance import IdentityKind, Role
 from torghut.gates import default_policy
 from torghut.gitops.manifests import CATALOG_PATH, load_catalog
 from torghut.gitops.merge import merge_branch
@@ -178,7 +179,7 @@ def test_agents_and_proposers_never_approve(pws: Workspace, book: Ledger, cid: s
             as_identity="oscar")
     # A human holding both roles may propose, but not approve what they proposed.
     repo = pws.gitops_dir
-    change = propose_identity(pws, "pat", "human", ["promotion", "approver"])  # type: ignore[list-item]
+    change = propose_identity(pws, "pat", IdentityKind.HUMAN, [Role.PROMOTION, Role.APPROVER])
     merge_branch(repo, PullRequestRef(change.branch, change.commit_sha), message="add pat")
     cid2 = _candidate(book, second_run, pws)
     own = _to_pr_as(pws, book, cid2, "pat")
