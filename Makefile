@@ -37,6 +37,8 @@ $(BENCH_STAMP): $(STAMP) requirements-bench.lock
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/features.py
 	$(BIN)/python bench/plugins.py
+	$(BIN)/python bench/risk_chain.py
+	$(BIN)/python bench/runtime.py
 
 schemas: $(STAMP)
 	$(BIN)/torghut schemas export --out schemas

@@ -154,7 +154,7 @@ class _Ctx:
 
     __slots__ = ("approved", "book", "clip", "halted", "key", "lifted", "now", "price",
                  "rules", "same", "sign", "t")
-    same: tuple[str, str, Side, float, float | None]  # set by _sec4_identical
+    same: tuple[str, str, Side, float, float | None, bool]  # set by _sec4_identical
 
     def __init__(self, now: datetime, halted: bool, request: OrderRequest,
                  book: Exposure, rules: _Rules | None) -> None:
@@ -193,7 +193,7 @@ class RiskChain:
         self._max_age = reference_max_age.total_seconds()
         self._exposure = ExposureBook()
         self._seen_ids: set[str] = set()
-        self._recent: dict[tuple[str, str, Side, float, float | None], float] = {}
+        self._recent: dict[tuple[str, str, Side, float, float | None, bool], float] = {}
         self._day_counts: dict[str, tuple[int, int]] = {}
         self._disabled: dict[str, str] = {}
         self._trips: list[Trip] = []
@@ -431,14 +431,16 @@ class RiskChain:
 
     def _sec4_identical(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: SEC-4
-        c.same = (r.strategy_id, r.symbol, r.side, r.qty, r.limit_price)
+        # The flag is part of the identity: a crossing target is sent as a closing leg and an
+        # opening leg of equal size in one decision (the allocator), which are not duplicates.
+        c.same = (r.strategy_id, r.symbol, r.side, r.qty, r.limit_price, r.reduces_exposure)
         last = self._recent.get(c.same)
         if last is None or c.t - last >= self._dup_window:
             return None
         return _Block(RiskCode.DUPLICATE_ORDER, "SEC-4", "an identical order was accepted "
                       f"{c.t - last:.3f} s ago", observed=c.t - last, threshold=self._dup_window)
 
-    def _remember_identical(self, same: tuple[str, str, Side, float, float | None],
+    def _remember_identical(self, same: tuple[str, str, Side, float, float | None, bool],
                             t: float) -> None:
         recent = self._recent
         if len(recent) > 4096:  # keep the map small: drop what left the window
