@@ -13,8 +13,9 @@ whose promotion merge the rollback undoes (git is the source of truth, as for me
 Crash recovery. The rollback commit carries the operator's signed action as a trailer
 (``Torghut-Signed-Action``), so if the process dies after ``main`` moved and before the
 ledger was written, :func:`recover_rollbacks` (run by ``ops rollback`` and by every
-promotion command: propose, approve, merge, status) finds the commit by its ``Torghut-Rollback`` trailer, re-verifies the signature
-against the key registered when it was signed, checks the commit is exactly that rollback,
+promotion command: propose, approve, merge, status) finds the commit by its
+``Torghut-Rollback`` trailer, re-verifies the signature against the key registered when it
+was signed, checks the commit is exactly that rollback,
 and records it — the same signed action, outcome and ``rolled_back`` moves. The check and
 the record happen under the ledger's writer lock, which the rollback itself also holds from
 the compare-and-swap to its record, so each rollback commit is recorded exactly once. A
