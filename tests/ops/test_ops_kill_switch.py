@@ -2,8 +2,7 @@
 operations with a reason and an incident id, and engaging it freezes promotion.
 
 Every test runs on SQLite and (with ``$TORGHUT_TEST_POSTGRES_URL``) PostgreSQL; the CLI runs
-in a subprocess exactly as a user's shell would, with the kill-switch group mounted under
-``ops`` whether or not ``cli/ops.py`` mounts it yet.
+in a subprocess exactly as a user's shell would.
 """
 
 from __future__ import annotations
@@ -11,10 +10,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -23,10 +20,8 @@ from typer.testing import CliRunner as TyperRunner
 from tests.lanes.lane_helpers import edge_workspace
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
 from tests.ops.ops_helpers import commit_on_main
-from tests.support import assert_one_line_error
-from torghut.cli import kill_switch as kill_cli
+from tests.support import assert_one_line_error, run_torghut
 from torghut.cli import main as cli_main
-from torghut.cli import ops as ops_cli
 from torghut.contracts.gates import Target
 from torghut.contracts.orders import KillState
 from torghut.errors import TorghutError
@@ -47,18 +42,12 @@ from torghut.research.run import ResearchRun as FinishedRun
 from torghut.risk.kill_switch import RISK_FUNCTION, Trigger, TriggerCode
 from torghut.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parents[2]
 WHEN = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
-# The real console entry, with `ops kill-switch` mounted if cli/ops.py does not yet.
-_CLI = ("from torghut.cli import kill_switch, main, ops; "
-        "any(g.name == 'kill-switch' for g in ops.app.registered_groups) or "
-        "ops.app.add_typer(kill_switch.app, name='kill-switch'); main.run()")
 
 
 def ks(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", _CLI, "-w", str(ws.root), "ops",
-                           "kill-switch", *args], capture_output=True, text=True, timeout=120,
-                          cwd=ROOT)
+    """The real console entry: ``torghut -w WS ops kill-switch ARGS``."""
+    return run_torghut("-w", str(ws.root), "ops", "kill-switch", *args, timeout=120)
 
 
 @pytest.fixture
@@ -299,10 +288,8 @@ def test_plan_kill_switch_freezes_promotion(
 # ----------------------------------------------------------------------------- CLI
 
 
-def test_the_cli_group_is_mountable_and_prints_every_scope(ledger_ws: Workspace,  # noqa: F811
+def test_status_prints_every_scope_and_a_repeated_engage_changes_nothing(ledger_ws: Workspace,  # noqa: F811
                                                           book: Ledger) -> None:
-    if not any(g.name == "kill-switch" for g in ops_cli.app.registered_groups):
-        ops_cli.app.add_typer(kill_cli.app, name="kill-switch")
     runner = TyperRunner()
     base = ["-w", str(ledger_ws.root), "ops", "kill-switch"]
     empty = runner.invoke(cli_main.app, [*base, "status"])
