@@ -11,7 +11,9 @@ each time — checked). ``p50_us``/``p99_us`` are over every timed call of every
 ``best_of`` takes, per order, its fastest repeat before the percentiles, which removes
 descheduling by other processes and stray collector pauses (timeit's min-of-repeats
 idea) and is what ``pass`` compares with the issue's target, p99 <= 20 µs per order. The
-1-minute load average is printed so a noisy run can be recognised. Usage:
+1-minute load average and ``reference_loop_us`` (the best of five timings of a fixed
+pure-Python workload) are printed so a run on a busy machine can be recognised and runs
+compared. Usage:
 ``python bench/risk_chain.py [--orders N] [--repeats R] [--seed S]``.
 """
 
@@ -131,6 +133,23 @@ def _percentiles(times_ns: list[int]) -> tuple[float, float, float]:
             round(us[-1], 2))
 
 
+def _reference_loop_us() -> float:
+    """Best of five timings of a fixed workload: 10 000 calls, dict lookups and float
+    arithmetic, roughly what one check is made of."""
+    table = {f"k{i}": float(i) for i in range(16)}
+
+    def step(i: int) -> float:
+        return table.get(f"k{i & 15}", 0.0) * 1.0001 + i
+
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter_ns()
+        for i in range(10_000):
+            step(i)
+        best = min(best, (time.perf_counter_ns() - start) / 1000)
+    return round(best, 1)
+
+
 def run(n: int, repeats: int, seed: int) -> dict[str, object]:
     stream = _stream(n, seed)
     gc.collect()
@@ -152,6 +171,7 @@ def run(n: int, repeats: int, seed: int) -> dict[str, object]:
         "best_of": {"p50_us": b50, "p99_us": b99},
         "target_p99_us": TARGET_P99_US, "pass": b99 <= TARGET_P99_US,
         "load_average_1m": round(os.getloadavg()[0], 2),
+        "reference_loop_us": _reference_loop_us(),
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "processor": platform.processor() or platform.machine(),
                     "cpus": os.cpu_count()},
