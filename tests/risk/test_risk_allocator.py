@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import pytest
 
 from tests.risk.chain_helpers import NOW, Board, config, fill_for, limits, make_chain
 from torghut.contracts.orders import CLIENT_ORDER_ID_PATTERN, KillState, Side
+from torghut.contracts.runtime_config import RuntimeConfig
 from torghut.errors import TorghutError
 from torghut.risk.allocator import Allocation, AllocationCode, Allocator
 
-BIG = dict(max_order_value=1e9, max_position_notional=1e9)
+BIG: dict[str, Any] = dict(max_order_value=1e9, max_position_notional=1e9)
 PRICES = {"AAA": 100.0, "BBB": 40.0, "CCC": 250.0}
 
 
-def _alloc(cfg=None, promoted=None, **kwargs) -> Allocator:  # type: ignore[no-untyped-def]
+def _alloc(cfg: RuntimeConfig | None = None, promoted: dict[str, str] | None = None,
+           **kwargs: Any) -> Allocator:
     cfg = cfg or config({"tsmom": limits(**BIG), "meanrev": limits(**BIG)})
     promoted = promoted if promoted is not None else {sid: f"{sid}@1.0.0" for sid in cfg.limits}
     kwargs.setdefault("concentration_cap", 1.0)

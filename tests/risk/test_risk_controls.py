@@ -20,12 +20,12 @@ from tests.risk.chain_helpers import (
 from torghut.contracts.orders import KillState, RiskAction, RiskCode, Side
 from torghut.contracts.runtime_config import RestrictedEntry
 from torghut.errors import TorghutError
-from torghut.risk.chain import ChainSettings
+from torghut.risk.chain import ChainSettings, Verdict
 from torghut.risk.overrides import OverrideGrant
 
 
-def _code(verdict: object) -> RiskCode:
-    return verdict.decision.code  # type: ignore[attr-defined]
+def _code(verdict: Verdict) -> RiskCode:
+    return verdict.decision.code
 
 
 # --------------------------------------------------------------------------- SEC-1

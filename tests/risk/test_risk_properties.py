@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from tests.risk.chain_helpers import Board, config, fill_for, later, limits, mak
 from torghut.contracts.orders import KillState, OrderRequest, RiskAction, RiskCode, Side
 from torghut.risk.chain import ChainSettings, RiskChain
 
+Op = tuple[Any, ...]  # ("order", strategy, symbol, side, qty, reduces) / fill / close / kill
 MIDS = {"AAA": 50.0, "BBB": 80.0, "CCC": 120.0}
 SYMBOLS = tuple(MIDS)
 STRATEGIES = ("alpha", "beta")
@@ -92,10 +94,9 @@ def _chain(lim: dict[str, float | None], board: Board) -> RiskChain:
 
 
 def _apply_order(chain: RiskChain, model: Model, board: Board, step: int,
-                 op: tuple[object, ...], lim: dict[str, float | None]) -> None:
+                 op: Op, lim: dict[str, float | None]) -> None:
     _, sid, sym, side, qty, reduces = op
-    assert isinstance(sid, str) and isinstance(sym, str) and isinstance(side, Side)
-    request = order(f"o{step}", strategy=sid, symbol=sym, side=side, qty=float(qty),  # type: ignore[arg-type]
+    request = order(f"o{step}", strategy=sid, symbol=sym, side=side, qty=float(qty),
                     mid=MIDS[sym], at=later(step * 0.6), reduces_exposure=bool(reduces))
     state = board.state_for(sid, sym)
     verdict = chain.check(request, now=later(step * 0.6))
@@ -109,7 +110,8 @@ def _apply_order(chain: RiskChain, model: Model, board: Board, step: int,
     assert state is not KillState.HALTED, "an order passed while HALTED"
     approved = decision.approved_qty
     assert 0 < approved <= request.qty
-    assert chain.verify_token(verdict.token, verdict.to_send())  # type: ignore[arg-type]
+    assert verdict.token is not None
+    assert chain.verify_token(verdict.token, verdict.to_send())
     if state is KillState.REDUCING:
         assert reduces and model.really_reduces(request, approved), decision
     key = (sid, sym)
@@ -128,14 +130,14 @@ def _apply_order(chain: RiskChain, model: Model, board: Board, step: int,
     assert len(model.working) <= int(lim["open_orders"] or 0)
 
 
-def _apply_event(chain: RiskChain, model: Model, step: int, op: tuple[object, ...]) -> None:
+def _apply_event(chain: RiskChain, model: Model, step: int, op: Op) -> None:
     if not model.remaining:
         return
     coids = sorted(model.remaining)
-    coid = coids[int(op[1]) % len(coids)]  # type: ignore[call-overload]
+    coid = coids[op[1] % len(coids)]
     request, left = model.remaining[coid]
     if op[0] == "fill":
-        qty = min(left, float(math.ceil(float(op[2]) * left)))  # type: ignore[arg-type]
+        qty = min(left, float(math.ceil(op[2] * left)))
         chain.on_fill(fill_for(request, qty=qty, at=later(step * 0.6)))
         key = (request.strategy_id, request.symbol)
         model.position[key] = model.position.get(key, 0.0) + request.side.sign * qty
@@ -154,14 +156,14 @@ def _apply_event(chain: RiskChain, model: Model, step: int, op: tuple[object, ..
 @settings(max_examples=120, deadline=None, derandomize=True)
 @given(lim=limit_sets, stream=st.lists(ops, min_size=30, max_size=100))
 def test_no_accepted_order_leaves_a_breached_limit(lim: dict[str, float | None],
-                                                   stream: list[tuple[object, ...]]) -> None:
+                                                   stream: list[Op]) -> None:
     board = Board()
     chain, model = _chain(lim, board), Model()
     for step, op in enumerate(stream):
         if op[0] == "order":
             _apply_order(chain, model, board, step, op, lim)
         elif op[0] == "kill":
-            board.set(str(op[1]), op[2])  # type: ignore[arg-type]
+            board.set(op[1], op[2])
         else:
             _apply_event(chain, model, step, op)
         assert abs(chain.firm_gross - model.firm()) <= 1e-6 * max(1.0, model.firm())
@@ -171,8 +173,8 @@ def test_no_accepted_order_leaves_a_breached_limit(lim: dict[str, float | None],
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(before=st.lists(orders, max_size=20), after=st.lists(orders, min_size=1, max_size=30),
        scope=st.sampled_from(("firm", "strategy:alpha", "symbol:AAA")))
-def test_after_a_halted_engage_no_new_order_passes(before: list[tuple[object, ...]],
-                                                   after: list[tuple[object, ...]],
+def test_after_a_halted_engage_no_new_order_passes(before: list[Op],
+                                                   after: list[Op],
                                                    scope: str) -> None:
     board = Board()
     chain = make_chain(config(dict.fromkeys(STRATEGIES, limits(instruments=SYMBOLS))),
@@ -180,16 +182,16 @@ def test_after_a_halted_engage_no_new_order_passes(before: list[tuple[object, ..
     step = 0
     for op in before:
         if op[0] == "order":
-            chain.check(order(f"o{step}", strategy=op[1], symbol=op[2], side=op[3],  # type: ignore[arg-type]
-                              qty=float(op[4]), mid=MIDS[str(op[2])],  # type: ignore[arg-type]
+            chain.check(order(f"o{step}", strategy=op[1], symbol=op[2], side=op[3],
+                              qty=float(op[4]), mid=MIDS[op[2]],
                               at=later(step)), now=later(step))
         step += 1
     board.set(scope, KillState.HALTED)
     for op in after:
         if op[0] != "order":
             continue
-        request = order(f"o{step}", strategy=op[1], symbol=op[2], side=op[3],  # type: ignore[arg-type]
-                        qty=float(op[4]), mid=MIDS[str(op[2])], at=later(step),  # type: ignore[arg-type]
+        request = order(f"o{step}", strategy=op[1], symbol=op[2], side=op[3],
+                        qty=float(op[4]), mid=MIDS[op[2]], at=later(step),
                         reduces_exposure=bool(op[5]))
         verdict = chain.check(request, now=later(step))
         step += 1
@@ -205,7 +207,7 @@ def test_after_a_halted_engage_no_new_order_passes(before: list[tuple[object, ..
                                  st.sampled_from(SYMBOLS), st.sampled_from((Side.BUY, Side.SELL)),
                                  st.integers(1, 40), st.booleans()), min_size=1, max_size=40))
 def test_reducing_passes_exactly_the_orders_that_really_reduce(
-        held: list[tuple[str, int]], stream: list[tuple[object, ...]]) -> None:
+        held: list[tuple[str, int]], stream: list[Op]) -> None:
     board = Board()
     chain = make_chain(config(dict.fromkeys(STRATEGIES, limits(instruments=SYMBOLS,
                                                                max_order_value=1e7,
@@ -224,12 +226,12 @@ def test_reducing_passes_exactly_the_orders_that_really_reduce(
             model.position[key] = model.position.get(key, 0.0) + qty
     board.set("firm", KillState.REDUCING)
     for step, (_, sid, sym, side, qty, flag) in enumerate(stream, start=len(held)):
-        request = order(f"r{step}", strategy=sid, symbol=sym, side=side,  # type: ignore[arg-type]
-                        qty=float(qty), mid=MIDS[str(sym)], at=later(step),  # type: ignore[arg-type]
+        request = order(f"r{step}", strategy=sid, symbol=sym, side=side,
+                        qty=float(qty), mid=MIDS[sym], at=later(step),
                         reduces_exposure=bool(flag))
         expected = bool(flag) and model.really_reduces(request, request.qty)
         verdict = chain.check(request, now=later(step))
-        assert verdict.passed == expected, (verdict.decision, model.sides((sid, sym)))  # type: ignore[arg-type]
+        assert verdict.passed == expected, (verdict.decision, model.sides((sid, sym)))
         if verdict.passed:
             model.remaining[request.client_order_id] = (request, request.qty)
         else:
