@@ -192,3 +192,17 @@ def test_order_token_mac_is_rfc_2104_hmac_sha256() -> None:
     a = order("o1", operator="a\x1fb", symbol="c")
     b = order("o1", operator="a", symbol="b\x1fc")
     assert canonical_fields(a, 1.0) != canonical_fields(b, 1.0)
+
+
+def test_reconfigure_keeps_the_repeated_execution_cycles_counted() -> None:
+    cfg = config(kill_switch={"repeated_execution_cycles": 1,
+                              "repeated_execution_window_seconds": 60})
+    chain = make_chain(cfg)
+    first = submit(chain, "o1", qty=1)
+    chain.on_fill(fill_for(first.request))
+    second = submit(chain, "o2", qty=2, t=1)  # cycle 1 of 1
+    assert second.passed
+    chain.on_fill(fill_for(second.request))
+    chain.reconfigure(cfg, {"tsmom": "tsmom@1.0.0", "meanrev": "meanrev@1.0.0"})
+    assert submit(chain, "o3", qty=3, t=2).decision.code is RiskCode.STRATEGY_DISABLED
+    assert [t.trigger for t in chain.drain_trips()] == ["REPEATED_EXECUTION"]
