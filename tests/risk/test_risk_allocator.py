@@ -198,3 +198,18 @@ def test_allocated_orders_pass_the_chain_and_reducing_legs_pass_reducing() -> No
                           now=NOW)
     verdicts = [chain.check(r, now=NOW) for r in flip[0].orders]
     assert [v.passed for v in verdicts] == [True, False]  # close passes, re-open does not
+
+
+def test_equal_closing_and_opening_legs_are_not_duplicates() -> None:
+    cfg = config({"tsmom": limits(max_order_value=1e6, max_position_notional=1e6)})
+    chain = make_chain(cfg)
+    alloc = _alloc(cfg)
+    (opening,) = alloc.allocate({"tsmom": {"AAA": 0.03}}, prices=PRICES, positions={},
+                                now=NOW)[0].orders
+    verdict = chain.check(opening, now=NOW)
+    chain.on_fill(fill_for(verdict.to_send()))
+    held = {("tsmom", "AAA"): chain.exposure("tsmom", "AAA").position}
+    flip = alloc.allocate({"tsmom": {"AAA": -0.03}}, prices=PRICES, positions=held,
+                          now=NOW)[0].orders
+    assert len(flip) == 2 and flip[0].qty == flip[1].qty  # same side, size, price
+    assert [chain.check(r, now=NOW).passed for r in flip] == [True, True]
