@@ -724,3 +724,5 @@ def test_cli_status_github_error_is_one_line_and_offline_skips_github(
     (row,) = json.loads(offline.stdout)
     assert row["state"] == "merged" and row["remote"] is None and row["flags"] == []
     assert len(fake_github.seen) == asked == 1  # --offline: no request, no token needed
+    assert_one_line_error(_status(torghut, ws, fake_github, token=""), "GITHUB_TOKEN",
+                          "not set", "--offline")

@@ -130,7 +130,12 @@ def status(ctx: typer.Context,
     if not offline and any(r["provider"] == "github" for r in rows):
         from torghut.gitops.github import GithubProvider, GithubSettings
 
-        with GithubProvider(GithubSettings.from_env()) as github:  # after the ledger closed
+        try:
+            settings = GithubSettings.from_env()
+        except TorghutError as exc:
+            raise TorghutError(f"{exc.message}; or pass --offline to show the ledger only",
+                               field=exc.field) from None
+        with GithubProvider(settings) as github:  # asked after the ledger is closed
             rows = promotion.annotate_remote(rows, github)
     if json_out:
         emit_json(rows)
