@@ -349,22 +349,19 @@ def test_stale_data_halts_the_symbol_scope_on_arrival_and_on_silence() -> None:
 # ----------------------------------------------------------------------------- RTS-15b
 
 
-def test_RTS_15b_repeated_execution_cycles_halt_the_strategy() -> None:
-    triggers = KillSwitchTriggers(repeated_execution_cycles=3,
-                                  repeated_execution_window_seconds=60.0)
-    mon = monitor(triggers=triggers)
-    # Cycles spread beyond the window never accumulate.
-    assert all(mon.on_cycle("tsmom", T0 + timedelta(seconds=61 * i)) == [] for i in range(8))
-    start = T0 + timedelta(hours=1)
-    assert [mon.on_cycle("tsmom", start + timedelta(seconds=i)) for i in range(3)] == [[]] * 3
-    (trip,) = mon.on_cycle("tsmom", start + timedelta(seconds=10))
-    assert (trip.code, trip.scope, trip.control) == (TriggerCode.REPEATED_EXECUTION,
-                                                     "strategy:tsmom", "RTS-15b")
-    assert (trip.observed, trip.threshold) == (4.0, 3.0)
-    # A trip the pre-trade chain's throttle raised maps the same way.
-    other = mon.on_trip(Trip("strategy:carry", "REPEATED_EXECUTION", T0, "12 > 10", 12.0, 10.0))
-    assert [(t.code, t.scope, t.observed, t.message) for t in other] == [
-        (TriggerCode.REPEATED_EXECUTION, "strategy:carry", 12.0, "12 > 10")]
+def test_RTS_15b_the_chains_throttle_trip_halts_the_strategy() -> None:
+    """The pre-trade chain counts fill-and-re-entry cycles (tests/risk/test_risk_controls.py);
+    the monitor turns its trip into a strategy-scope halt, once."""
+    mon = monitor()
+    trip = Trip("strategy:carry", "REPEATED_EXECUTION", T0, "12 > 10", 12.0, 10.0)
+    (trigger,) = mon.on_trip(trip)
+    assert (trigger.code, trigger.scope, trigger.control, trigger.observed, trigger.message) \
+        == (TriggerCode.REPEATED_EXECUTION, "strategy:carry", "RTS-15b", 12.0, "12 > 10")
+    assert mon.on_trip(trip) == []  # fires once until rearmed
+    board = KillBoard()
+    engage_on(board, [trigger])
+    assert board.state_for("carry", "AAA") is KillState.HALTED
+    assert board.state_for("tsmom", "AAA") is KillState.ACTIVE
     with pytest.raises(TorghutError, match="unknown kill-switch trigger"):
         mon.on_trip(Trip("strategy:carry", "BAD_LUCK", T0, "x"))
 

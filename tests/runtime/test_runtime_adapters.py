@@ -314,7 +314,7 @@ def test_paper_fills_match_the_simulator(execution: ExecutionModel, costs: CostM
                      ("commission", [f.commission for f in pf]),
                      ("spread_cost", [f.spread_cost for f in pf]),
                      ("impact_cost", [f.impact_cost for f in pf]),
-                     ("penalty", [adapter.penalties[f.fill_id] for f in pf]),
+                     ("penalty", [f.penalty for f in pf]),
                      ("arrival_mid", [f.arrival_mid for f in pf])):
         np.testing.assert_allclose(np.array(got, dtype=float), sf[col].to_numpy(), rtol=0,
                                    atol=1e-9, err_msg=col)

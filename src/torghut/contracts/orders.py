@@ -192,6 +192,7 @@ class Fill(Contract):
     commission: float = Field(default=0.0, ge=0)
     spread_cost: float = Field(default=0.0, ge=0)
     impact_cost: float = Field(default=0.0, ge=0)
+    penalty: float = Field(default=0.0, ge=0, description="Turnover penalty, charged in cash")
     hypothetical: bool = Field(default=False, description="Shadow: nothing was sent")
 
 

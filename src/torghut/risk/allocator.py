@@ -126,13 +126,15 @@ class Allocator:
     def allocate(self, targets: Mapping[str, Mapping[str, float]], *,
                  prices: Mapping[str, float], positions: Mapping[tuple[str, str], float],
                  now: datetime, reference_ts: datetime | None = None,
+                 references: Mapping[str, float] | None = None,
                  regime: float | Mapping[str, float] = 1.0,
                  capacity: float | Mapping[str, float] = 1.0) -> list[Allocation]:
         """One allocation per (strategy, symbol) target, in sorted order.
 
         ``positions`` are the strategies' current signed quantities (the runtime decides
         whether working orders count); ``regime`` is per strategy, ``capacity`` per symbol,
-        each a multiplier in [0, 1]."""
+        each a multiplier in [0, 1]; ``references`` are the arrival mids the orders carry
+        for the collar and TCA (default: ``prices``)."""
         out: list[Allocation] = []
         sized: list[_Target] = []
         for sid in sorted(targets):
@@ -143,9 +145,11 @@ class Allocator:
                 else:
                     sized.append(done)
         for target in self._concentrate(sized):
-            out.append(self._order(target, prices[target.symbol],
+            price = prices[target.symbol]
+            mid = references.get(target.symbol, price) if references else price
+            out.append(self._order(target, price,
                                    positions.get((target.strategy_id, target.symbol), 0.0),
-                                   now, reference_ts or now))
+                                   now, reference_ts or now, mid))
         out.sort(key=lambda a: (a.strategy_id, a.symbol))
         return out
 
@@ -193,7 +197,7 @@ class Allocator:
         return out
 
     def _order(self, t: _Target, price: float, current: float, now: datetime,
-               reference_ts: datetime) -> Allocation:
+               reference_ts: datetime, mid: float) -> Allocation:
         """Step 4: quantities, the order-value cap, the split at zero."""
         limits = self._limits[t.strategy_id]
         target_qty = _toward_zero(t.notional / price, self.lot)
@@ -211,7 +215,7 @@ class Allocator:
             return replace(base, code=AllocationCode.BELOW_MIN_QTY, clipped_by=clipped,
                            message=f"delta {target_qty - current:g} rounds below the "
                            f"minimum {self.min_qty:g}")
-        orders = tuple(self._request(t, side_qty, reduces, price, now, reference_ts)
+        orders = tuple(self._request(t, side_qty, reduces, mid, now, reference_ts)
                        for side_qty, reduces in self._legs(current, delta))
         return replace(base, code=clipped[-1] if clipped else AllocationCode.ORDERED,
                        clipped_by=clipped, orders=orders)
@@ -229,7 +233,7 @@ class Allocator:
             legs.append((rest, False))
         return legs
 
-    def _request(self, t: _Target, qty: float, reduces: bool, price: float, now: datetime,
+    def _request(self, t: _Target, qty: float, reduces: bool, mid: float, now: datetime,
                  reference_ts: datetime) -> OrderRequest:
         strategy_type, version = self._refs[t.strategy_id]
         seq, self._seq = self._seq, self._seq + 1
@@ -240,7 +244,7 @@ class Allocator:
                             side=Side.BUY if qty > 0 else Side.SELL, qty=abs(qty),
                             order_type=OrderType.MARKET,
                             venue=self._limits[t.strategy_id].venues[0], decision_ts=now,
-                            reference_mid=price, reference_ts=reference_ts,
+                            reference_mid=mid, reference_ts=reference_ts,
                             reduces_exposure=reduces)
 
 

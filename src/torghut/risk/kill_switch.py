@@ -26,7 +26,6 @@ the replay clock in a replay), so a replay reproduces the same triggers.
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -324,7 +323,6 @@ class TriggerMonitor:
     _tz: ZoneInfo = field(init=False)
     _beats: dict[str, _Watch] = field(default_factory=dict, init=False)
     _bars: dict[str, datetime] = field(default_factory=dict, init=False)
-    _cycles: dict[str, deque[datetime]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self._equity = _Equity(capital=self.capital)
@@ -409,23 +407,6 @@ class TriggerMonitor:
         return self._fire(code, parse_scope(trip.scope), trip.observed or 0.0,
                           trip.threshold or 0.0, trip.at, trip.reason)
 
-    def on_cycle(self, strategy_id: str, ts: datetime) -> list[Trigger]:
-        """One fill-and-re-entry cycle of ``strategy_id``: more than
-        ``repeated_execution_cycles`` within the window trips the throttle (RTS-15b)."""
-        # control: RTS-15b (repeated-execution throttle)
-        window = timedelta(seconds=self.triggers.repeated_execution_window_seconds)
-        seen = self._cycles.setdefault(strategy_id, deque())
-        seen.append(ts)
-        while seen and seen[0] <= ts - window:
-            seen.popleft()
-        limit = self.triggers.repeated_execution_cycles
-        if len(seen) <= limit:
-            return []
-        return self._fire(TriggerCode.REPEATED_EXECUTION, f"strategy:{strategy_id}",
-                          float(len(seen)), float(limit), ts,
-                          f"{len(seen)} fill-and-re-entry cycles > {limit} in "
-                          f"{window.total_seconds():g} s: {strategy_id} disabled")
-
     def poll(self, now: datetime | None = None) -> list[Trigger]:
         """Check silence: heartbeat gaps and symbols whose newest bar is too old.
 
@@ -447,8 +428,6 @@ class TriggerMonitor:
         """After a release of ``scope``: its triggers may fire again (and re-halt if the
         condition still holds — a release does not lift a breached limit)."""
         self._fired = {k for k in self._fired if k[1] != scope}
-        if scope.startswith("strategy:"):
-            self._cycles.pop(scope.removeprefix("strategy:"), None)
 
     # -- internals
 

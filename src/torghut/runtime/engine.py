@@ -10,7 +10,6 @@ then decides at this bar's close. Everything is deterministic for a given feed a
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections import defaultdict
@@ -46,7 +45,7 @@ from torghut.runtime.adapters.shadow import ShadowAdapter
 from torghut.runtime.aggregator import ConflictPolicy, IntentAggregator
 from torghut.runtime.config import AppliedConfig
 from torghut.runtime.evidence import StrategyTrack
-from torghut.runtime.feed import Bar, Feed, Step
+from torghut.runtime.feed import Feed, Step
 from torghut.runtime.firewall import CancelReport, OrderFirewall
 from torghut.runtime.reconcile import reconcile
 from torghut.runtime.records import RecordBuffer
@@ -205,9 +204,9 @@ class Engine:
         sid, signed = fill.strategy_id, fill.side.sign * fill.qty
         self.positions[(sid, fill.symbol)] += signed
         notional = fill.qty * fill.price
-        penalty = self.options.costs.turnover_penalty_bps * 1e-4 * notional
-        self.cash[sid] -= signed * fill.price + fill.commission + penalty
-        self.cost_total[sid] += fill.commission + fill.spread_cost + fill.impact_cost + penalty
+        self.cash[sid] -= signed * fill.price + fill.commission + fill.penalty
+        self.cost_total[sid] += (fill.commission + fill.spread_cost + fill.impact_cost
+                                 + fill.penalty)
         self.traded_total[sid] += notional
         self.tracks[sid].filled_qty += fill.qty
         if fill.arrival_mid and self.telemetry is not None:
@@ -312,13 +311,14 @@ class Engine:
     def _send(self, step: Step, targets: Mapping[str, Mapping[str, float]]) -> None:
         bars = {b.symbol: b for b in step.bars}
         prices = {s: b.close for s, b in bars.items()}
+        mids = {s: b.mid for s, b in bars.items()}  # the sim's arrival mid
         allocations = self.allocator.allocate(targets, prices=prices,
                                               positions=self._working_positions(),
-                                              now=step.ts, reference_ts=step.ts)
+                                              now=step.ts, reference_ts=step.ts,
+                                              references=mids)
         for allocation in allocations:
             for request in allocation.orders:
-                self._submit(_with_mid(request, bars.get(request.symbol)), step,
-                             halted=request.symbol not in bars)
+                self._submit(request, step, halted=request.symbol not in bars)
 
     def _working_positions(self) -> dict[tuple[str, str], float]:
         out = dict(self.positions)
@@ -410,10 +410,3 @@ def _in_scope(order: Order, scope: str) -> bool:
     r = order.request
     return kind == "firm" or (kind == "strategy" and r.strategy_id == name) or \
         (kind == "symbol" and r.symbol == name)
-
-
-def _with_mid(request: OrderRequest, bar: Bar | None) -> OrderRequest:
-    """The arrival mid (and when it was seen) for the collar and TCA: this bar's close mid."""
-    if bar is None or not math.isfinite(bar.mid) or bar.mid <= 0:
-        return request
-    return request.model_copy(update={"reference_mid": bar.mid, "reference_ts": bar.ts})

@@ -124,7 +124,8 @@ def run_session(ws: Workspace, ledger: Ledger, request: SessionRequest, *,
 
 
 def _session_id(config: str, feed: ReplayFeed, request: SessionRequest) -> str:
-    """Deterministic per (config, data window, mode): a re-run is recognisably the same."""
+    """``<mode>-<start time>-<hash of config, window, symbols, mode, models>``: unique per
+    run, and runs of the same inputs share the hash suffix."""
     ts = feed.bars["ts"]
     key = json.dumps([config, feed.source, str(ts.iloc[0]), str(ts.iloc[-1]),
                       list(feed.symbols), request.mode, request.execution_model,

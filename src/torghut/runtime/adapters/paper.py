@@ -116,7 +116,6 @@ class PaperAdapter:
         self._now: datetime | None = None
         self._now_ns = -1
         self._fills: list[Fill] = []
-        self.penalties: dict[str, float] = {}  # fill id → turnover penalty charged in cash
         self._p = _Params.of(execution, costs)
 
     # ------------------------------------------------------------------ calls
@@ -300,9 +299,8 @@ class PaperAdapter:
                     symbol=request.symbol, side=request.side, qty=qty, price=price,
                     ts=self._stamp(), arrival_mid=None if math.isnan(book.arrival)
                     else book.arrival, commission=fee, spread_cost=spread, impact_cost=impact,
-                    hypothetical=self.hypothetical)
+                    penalty=penalty, hypothetical=self.hypothetical)
         self._fills.append(fill)
-        self.penalties[fill.fill_id] = penalty
         events.append(AdapterEvent(kind=AdapterEventKind.FILL, ts=fill.ts,
                                    order=book.snapshot(), fill=fill))
 
