@@ -59,6 +59,7 @@ from torghut.contracts.features import (
     FeatureVector,
     SignalQuality,
 )
+from torghut.contracts.trusted import Trusted
 from torghut.data import _feature_kernels as kernels
 from torghut.errors import TorghutError, from_validation_error
 
@@ -76,6 +77,7 @@ _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _TS_MIN: Final = -(2**63)
 _VWAP_WINDOW_SECONDS: Final = 300
 _DAILY: Final = "1d"  # on daily bars every bar is its own session
+_TRUSTED_VECTOR: Final = Trusted(FeatureVector)
 
 # vol_realized_w60s needs two returns inside 60 s; no supported bar is that short.
 assert min(TIMEFRAME_SECONDS.values()) >= 60, "sub-minute bars need a vol_realized_w60s window"
@@ -220,11 +222,22 @@ class StreamingFeatureMapper:
         for a number means absent (a None price makes the bar ``missing``).
         """
         ts_ns = _ts_ns(ts)
-        inputs = {"open": open, "high": high, "low": low, "close": close, "volume": volume,
-                  "bid": bid, "ask": ask, "spread": spread}
-        values = self.update_values(ts_ns, *(_as_float(k, v) for k, v in inputs.items()))
-        return _vector(_datetime_utc(ts_ns), self.symbol, self.timeframe, self._seq - 1,
-                       self.source, values, _QUALITY[self._quality])
+        values = self.update_values(
+            ts_ns, _as_float("open", open), _as_float("high", high), _as_float("low", low),
+            _as_float("close", close), _as_float("volume", volume), _as_float("bid", bid),
+            _as_float("ask", ask), _as_float("spread", spread))
+        # Every input was checked above (or in __init__) and the kernel computed the rest,
+        # so the vector is built without re-validating it (5 µs a bar otherwise).
+        fields: dict[str, Any] = dict(zip(FEATURE_FIELDS, [None if v != v else v
+                                                           for v in values], strict=True))
+        fields["event_ts"] = _datetime_utc(ts_ns)
+        fields["symbol"] = self.symbol
+        fields["timeframe"] = self.timeframe
+        fields["seq"] = self._seq - 1
+        fields["source"] = self.source
+        fields["signal_quality_flag"] = _QUALITY[self._quality]
+        fields["staleness_ms"] = 0
+        return _TRUSTED_VECTOR.build(fields)
 
     def update_values(self, ts_ns: int, open: float, high: float, low: float, close: float,
                       volume: float, bid: float, ask: float, spread: float
