@@ -186,7 +186,8 @@ def test_out_of_contract_output_fails_checks_without_crashing_the_harness(
         sample_sets: list[FeatureSet]) -> None:
     report = run_conformance(_Explodes(), sample_sets[:1])
     failed = {c.name: c.detail for c in report.checks if not c.passed}
-    assert "less than or equal to 1" in failed["parity"]  # the streaming intent is refused
+    # the streaming intent is refused by the runner's contract check
+    assert "target_exposure 2.0 is not a float within [-1, 1]" in failed["parity"]
     assert "latency" in failed and "determinism" in failed
     with pytest.raises(PluginError, match=r"exposure nan at row 0 is not finite"):
         batch_exposures(_Explodes(), sample_sets[0].frame, StrategyParams())

@@ -110,3 +110,14 @@ def test_misbehaving_fixture_plugins_are_stopped(cls: type[testing._Misbehaving]
         guarded_call("probe@0.0.1", "on_event", plugin.on_event, vector(0, price=1.0), ctx)
     assert isinstance(info.value.__cause__, PluginSandboxViolation)
     assert not testing.PROBE_FILE.exists()
+
+
+def test_a_reused_sandbox_starts_each_entry_clean_and_still_refuses() -> None:
+    box = sandboxed("probe@1.0.0")
+    for _ in range(2):  # the runtime enters one sandbox per plugin call
+        with pytest.raises(PluginSandboxViolation), box:
+            socket.socket()
+        assert len(box.violations) == 1
+    with box:
+        pass
+    assert box.violations == ()

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from torghut.contracts import FeatureVector, StrategyIntent
 from torghut.runtime.telemetry import Telemetry
 from torghut.strategies.registry import ResolvedEntry
-from torghut.strategies.runner import PluginError, check_intent, guarded_call, prepare
+from torghut.strategies.runner import Guard, PluginError, check_intent, prepare
 from torghut.strategies.sdk import StrategyContext, StrategyPlugin
 
 
@@ -78,6 +78,7 @@ class Slot:
     params: BaseModel
     context: StrategyContext
     breaker: CircuitBreaker
+    guard: Guard  # the plugin's sandbox, built once
     events: int = 0
     intents: int = 0
     errors: int = 0
@@ -86,7 +87,7 @@ class Slot:
 
     @property
     def ref(self) -> str:
-        return f"{self.plugin.strategy_type}@{self.plugin.version}"
+        return self.guard.ref
 
     def to_json(self) -> dict[str, Any]:
         return {"strategy_id": self.strategy_id, "ref": self.ref, "events": self.events,
@@ -108,10 +109,10 @@ class StrategyRuntime:
                                                      e.definition.strategy_id)):
             assert entry.plugin is not None and entry.params is not None, "not runnable"
             sid = entry.definition.strategy_id
-            prepare(entry.plugin, entry.params)
+            ref = prepare(entry.plugin, entry.params)
             self.slots.append(Slot(sid, entry.definition.priority, entry.plugin, entry.params,
                                    StrategyContext(strategy_id=sid, params=entry.params),
-                                   CircuitBreaker(breaker)))
+                                   CircuitBreaker(breaker), Guard(ref)))
             if telemetry is not None:
                 telemetry.plugin_loaded(sid, True)
 
@@ -124,8 +125,7 @@ class StrategyRuntime:
                 continue
             start = clock()
             try:
-                intent = guarded_call(slot.ref, "on_event", slot.plugin.on_event, fv,
-                                      slot.context)
+                intent = slot.guard("on_event", slot.plugin.on_event, fv, slot.context)
                 if intent is not None:
                     check_intent(intent, fv, slot.plugin, slot.context)
             except PluginError as exc:

@@ -9,6 +9,7 @@ the sandbox works because kernels do not use numba's on-disk cache (it would wri
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -94,17 +95,32 @@ def prepare(plugin: StrategyPlugin, params: BaseModel) -> str:
 
 def guarded_call(ref: str, method: str, fn: Callable[..., T], *args: Any) -> T:
     """Call plugin code in the sandbox; any failure becomes a one-line :class:`PluginError`."""
-    try:
-        with sandboxed(ref):
-            return fn(*args)
-    except PluginSandboxViolation as exc:
-        raise PluginError(str(exc), field=f"{ref}.{method}") from exc
-    except ValidationError as exc:  # e.g. an intent outside its contract, |exposure| > 1
-        raise PluginError(f"produced an invalid value: {exc.errors()[0]['msg']}",
-                          field=f"{ref}.{method}") from None
-    except Exception as exc:
-        raise PluginError(f"raised {type(exc).__name__}: {one_line(str(exc))}",
-                          field=f"{ref}.{method}") from exc
+    return Guard(ref)(method, fn, *args)
+
+
+class Guard:
+    """:func:`guarded_call` for one plugin, its sandbox built once and entered per call
+    (the runtime calls each plugin on every event; a fresh sandbox each time cost more
+    than a simple rule)."""
+
+    __slots__ = ("_box", "ref")
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        self._box = sandboxed(ref)
+
+    def __call__(self, method: str, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            with self._box:
+                return fn(*args)
+        except PluginSandboxViolation as exc:
+            raise PluginError(str(exc), field=f"{self.ref}.{method}") from exc
+        except ValidationError as exc:  # e.g. an intent outside its contract, |exposure| > 1
+            raise PluginError(f"produced an invalid value: {exc.errors()[0]['msg']}",
+                              field=f"{self.ref}.{method}") from None
+        except Exception as exc:
+            raise PluginError(f"raised {type(exc).__name__}: {one_line(str(exc))}",
+                              field=f"{self.ref}.{method}") from exc
 
 
 # -- batch -------------------------------------------------------------------------------
@@ -200,14 +216,53 @@ def stream(plugin: StrategyPlugin, vectors: Sequence[FeatureVector], params: Bas
 
 def check_intent(intent: Any, fv: FeatureVector, plugin: StrategyPlugin,
                  ctx: StrategyContext) -> None:
-    """An intent must answer the event it was given, under the plugin's own identity."""
+    """The intent contract, checked directly: an intent must answer the event it was given,
+    under the plugin's own identity, with a target in [-1, 1] and a reason code.
+
+    This is the validation of plugin output (the SDK builds its intents without pydantic,
+    and a plugin could do the same), so it checks every constraint of
+    :class:`StrategyIntent` itself: the identity fields against values already validated
+    (the plugin's registration, the feature vector) and the rest by type and range.
+    """
     if not isinstance(intent, StrategyIntent):
         raise PluginError(f"on_event returned {type(intent).__name__}, not StrategyIntent",
                           field=f"{ref_of(plugin)}.on_event")
-    expected = {"strategy_id": ctx.strategy_id, "strategy_type": plugin.strategy_type,
-                "version": plugin.version, "symbol": fv.symbol, "seq": fv.seq,
-                "event_ts": fv.event_ts}
-    wrong = [k for k, v in expected.items() if getattr(intent, k) != v]
-    if wrong:
+    got = intent.__dict__
+    if (got["strategy_id"] != ctx.strategy_id or got["strategy_type"] != plugin.strategy_type
+            or got["version"] != plugin.version or got["symbol"] != fv.symbol
+            or got["seq"] != fv.seq or got["event_ts"] != fv.event_ts):
+        expected = {"strategy_id": ctx.strategy_id, "strategy_type": plugin.strategy_type,
+                    "version": plugin.version, "symbol": fv.symbol, "seq": fv.seq,
+                    "event_ts": fv.event_ts}
+        wrong = [k for k, v in expected.items() if got[k] != v]
         raise PluginError(f"intent at {fv.symbol} seq {fv.seq} has wrong {wrong}",
                           field=f"{ref_of(plugin)}.on_event")
+    target, reason = got["target_exposure"], got["reason"]
+    if type(target) is not float or not -1.0 <= target <= 1.0:
+        raise PluginError(f"intent at {fv.symbol} seq {fv.seq}: target_exposure {target!r} "
+                          "is not a float within [-1, 1]", field=f"{ref_of(plugin)}.on_event")
+    if type(got["seq"]) is not int or got["schema_version"] != "1.0" \
+            or type(got["feature_schema_version"]) is not str \
+            or not _matches("reason", reason) or not _matches("version", got["version"]):
+        raise PluginError(f"intent at {fv.symbol} seq {fv.seq} breaks the StrategyIntent "
+                          f"contract (seq, schema versions or reason {reason!r})",
+                          field=f"{ref_of(plugin)}.on_event")
+
+
+_PATTERNS = {name: re.compile(StrategyIntent.model_fields[name].metadata[0].pattern)
+             for name in ("reason", "version")}
+_MATCHED: set[tuple[str, str]] = set()
+
+
+def _matches(name: str, value: object) -> bool:
+    """``value`` fits the intent field's pattern. Reason codes and versions repeat, so the
+    few valid ones are remembered instead of matched on every intent."""
+    if not isinstance(value, str):
+        return False
+    if (name, value) in _MATCHED:
+        return True
+    if _PATTERNS[name].fullmatch(value) is None:
+        return False
+    if len(_MATCHED) < 4096:
+        _MATCHED.add((name, value))
+    return True

@@ -133,7 +133,9 @@ class sandboxed:  # lower case: used like a function, ``with sandboxed(ref): ...
     """Context manager: refuse network, process and file-write events in this context.
 
     A plain class rather than ``@contextmanager`` because it wraps every streaming event
-    and the generator machinery would dominate the cost.
+    and the generator machinery would dominate the cost. One instance may be entered again
+    and again (not nested): the runtime builds one per plugin and enters it per call, and
+    each entry starts with no violations.
     """
 
     __slots__ = ("_session", "_token")
@@ -144,6 +146,8 @@ class sandboxed:  # lower case: used like a function, ``with sandboxed(ref): ...
         self._token: Token[_Session | None] | None = None
 
     def __enter__(self) -> sandboxed:
+        if self._session.violations:
+            self._session.violations = []
         self._token = _ACTIVE.set(self._session)
         return self
 

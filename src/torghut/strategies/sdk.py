@@ -42,6 +42,7 @@ from numba.extending import register_jitable
 from pydantic import BaseModel, ConfigDict
 
 from torghut.contracts import FeatureVector, SignalQuality, StrategyIntent
+from torghut.contracts.trusted import Trusted
 from torghut.errors import TorghutError
 
 # Plan-details, Gate 0 reference: staleness ceiling of 120 s.
@@ -227,6 +228,7 @@ class _Derived:
 
 
 _MEMO_KEY = "rule_strategy"
+_TRUSTED_INTENT: Final = Trusted(StrategyIntent)
 
 
 class RuleStrategy(ABC, Generic[P]):
@@ -282,12 +284,13 @@ class RuleStrategy(ABC, Generic[P]):
         if target != target:  # NaN: the rule holds its previous exposure
             ctx.record_skip(fv, SkipCode.NO_SIGNAL, "rule returned NaN")
             return None
-        return StrategyIntent(
-            strategy_id=ctx.strategy_id, strategy_type=self.strategy_type,
-            version=self.version, symbol=fv.symbol, event_ts=fv.event_ts, seq=fv.seq,
-            target_exposure=target, reason=intent_reason(target),
-            feature_schema_version=fv.feature_schema_version,
-        )
+        # Built unvalidated: whoever calls plugin code (the runner, the runtime) checks
+        # every intent against the contract anyway (runner.check_intent).
+        return _TRUSTED_INTENT.build({
+            "strategy_id": ctx.strategy_id, "strategy_type": self.strategy_type,
+            "version": self.version, "symbol": fv.symbol, "event_ts": fv.event_ts,
+            "seq": fv.seq, "target_exposure": float(target), "reason": intent_reason(target),
+            "feature_schema_version": fv.feature_schema_version})
 
     def _derived(self, ctx: StrategyContext) -> _Derived:
         derived = ctx.memo.get(_MEMO_KEY)
