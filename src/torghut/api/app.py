@@ -30,7 +30,6 @@ from torghut import __version__
 from torghut.api import kill, pages, readers
 from torghut.api.host import RuntimeHost
 from torghut.errors import TorghutError
-from torghut.governance.keys import key_path
 from torghut.governance.refusal import Refusal
 from torghut.workspace import Workspace
 
@@ -170,9 +169,6 @@ def create_app(ws: Workspace, *, host: RuntimeHost) -> FastAPI:
                                 now=datetime.now(UTC))
         except Refusal as refusal:
             return _error(403, refusal.code, refusal.message)
-        if not key_path(ws.keys_dir, verified.signed.actor).exists():
-            return _error(503, "SIGNER_KEY_UNAVAILABLE", "this runtime cannot record a kill "
-                          f"action for {verified.signed.actor!r} (no key in its workspace)")
         try:
             outcome = kill.execute(ws, ledger, verified)
         except Refusal as refusal:

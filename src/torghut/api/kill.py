@@ -7,9 +7,10 @@ for an engage, ``{op, scope, reason, incident_id}`` for a release. The server tr
 the request says about keys: it verifies the Ed25519 signature against the public key the
 identity has on GitOps ``main`` (a reviewed file), checks the identity's decision rights
 (operations), refuses a signature older than :data:`MAX_AGE` or one it has already seen
-(replay), and only then calls :func:`torghut.ops.kill_switch.engage` / ``release`` as that
-identity. Ed25519 is deterministic (RFC 8032 §5.1.6), so when the server re-signs the same
-payload at the same ``signed_at`` the signature it records is the client's, bit for bit.
+(replay), and only then hands the client's signed action to
+:func:`torghut.ops.kill_switch.engage` / ``release``, which verify it again through the
+governance guard and record it as it is — never re-signed, so the server's workspace needs no
+private key and the ledger row carries the client's own signature.
 
 Every refusal is audited (``governance.refused``) before the 403 is sent.
 """
@@ -43,7 +44,8 @@ from torghut.workspace import Workspace
 MAX_AGE = timedelta(seconds=120)
 #: Refusal codes answered with 403 (who/what signed); any other refusal is a 409 conflict.
 FORBIDDEN_CODES = frozenset({*(c.value for c in RefusalCode), "UNKNOWN_IDENTITY",
-                             "STALE_SIGNATURE", "REPLAYED_SIGNATURE", "AGENT_CANNOT_RELEASE"})
+                             "STALE_SIGNATURE", "REPLAYED_SIGNATURE", "AGENT_CANNOT_RELEASE",
+                             "SIGNED_MISMATCH"})
 
 
 class KillSwitchRequest(Contract):
@@ -174,17 +176,17 @@ def verify_request(ws: Workspace, ledger: Ledger, verified: Verified, *, replay:
 
 
 def execute(ws: Workspace, ledger: Ledger, verified: Verified) -> dict[str, Any]:
-    """Engage or release as the verified identity, at the moment it signed."""
+    """Engage or release with the verified signed action, at the moment it was signed."""
     r, signed = verified.request, verified.signed
     if r.op == "engage":
         done = kill_switch.engage(ws, ledger, scope=r.scope,
                                   state=r.state or KillState.HALTED, reason=r.reason,
                                   as_identity=signed.actor, incident_id=r.incident_id,
-                                  now=signed.signed_at)
+                                  signed=signed)
     else:
         done = kill_switch.release(ws, ledger, scope=r.scope, reason=r.reason,
                                    incident_id=r.incident_id, as_identity=signed.actor,
-                                   now=signed.signed_at)
+                                   signed=signed)
     return {"op": r.op, "scope": r.scope, "actor": signed.actor, "changed": done is not None,
             "previous": done.previous.value if done is not None else None,
             "state": done.state.value if done is not None else None}

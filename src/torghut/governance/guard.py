@@ -75,14 +75,36 @@ def sign_as(ws: Workspace, as_identity: str, action: Action | str, subject: str,
     return signed
 
 
+def verify_as(ws: Workspace, as_identity: str, action: Action | str, subject: str,
+              payload: Mapping[str, Any], signed: SignedAction, *,
+              proposer: str | None = None, author: str | None = None) -> SignedAction:
+    """Accept an action signed elsewhere (a remote operator's client) without re-signing:
+    it must be exactly this identity, action, subject and payload, signed by the key main
+    registers for the identity, who holds the right. Pure; raises a Refusal when refused."""
+    act = as_action(action)
+    if (signed.actor != as_identity or signed.action != act.value or signed.subject != subject
+            or signed.payload != plain_payload(payload)):
+        raise Refusal("SIGNED_MISMATCH", f"the signed action is not {act.value} on {subject} "
+                      f"as {as_identity!r} with this payload")
+    identity = lookup(ws.gitops_dir, as_identity)
+    verify(signed, identity)
+    authorize(identity, act, proposer=proposer, author=author)
+    return signed
+
+
 def check(ws: Workspace, ledger: Ledger, as_identity: str, action: Action | str, subject: str,
           payload: Mapping[str, Any], *, evidence_refs: Iterable[str] = (),
           proposer: str | None = None, author: str | None = None,
-          signed_at: datetime | None = None) -> SignedAction:
+          signed_at: datetime | None = None,
+          signed: SignedAction | None = None) -> SignedAction:
     """Everything but the final audit event: on refusal, audit ``governance.refused`` and
-    raise; on success return the :class:`SignedAction` for :func:`record`."""
+    raise; on success return the :class:`SignedAction` for :func:`record`. With ``signed``
+    (already signed by the identity elsewhere) it is verified, never re-signed."""
     refs = evidence_digests(ledger, evidence_refs)
     try:
+        if signed is not None:
+            return verify_as(ws, as_identity, action, subject, payload, signed,
+                             proposer=proposer, author=author)
         return sign_as(ws, as_identity, action, subject, payload, proposer=proposer,
                        author=author, signed_at=signed_at)
     except Refusal as refusal:

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from torghut.contracts.governance import IdentityKind
+from torghut.contracts.governance import IdentityKind, SignedAction
 from torghut.contracts.orders import KillState
 from torghut.errors import TorghutError
 from torghut.governance import guard
@@ -134,6 +134,21 @@ def _refuse(ledger: Ledger, as_identity: str, scope: str, refusal: Refusal,
     return refusal
 
 
+def _moment(signed: SignedAction | None, now: datetime | None) -> datetime:
+    """When the move happens: when it was signed, for a request signed elsewhere."""
+    return signed.signed_at if signed is not None else now or datetime.now(UTC)
+
+
+def _first_use(session: Session, signed: SignedAction, remote: bool) -> None:
+    """A request signed elsewhere whose signature is already on a kill-switch row is a
+    replay, even across restarts (the API's in-memory guard forgets on restart)."""
+    if not remote:
+        return
+    used = select(KillSwitchEvent.id).where(KillSwitchEvent.signature == signed.signature)
+    if session.scalars(used.limit(1)).first() is not None:
+        raise Refusal("REPLAYED_SIGNATURE", "this signed request was already recorded")
+
+
 def _engage_state(state: KillState | str) -> KillState:
     try:
         parsed = KillState(state)
@@ -146,9 +161,14 @@ def _engage_state(state: KillState | str) -> KillState:
 
 def engage(ws: Workspace, ledger: Ledger, *, scope: str, state: KillState | str, reason: str,
            as_identity: str, trigger: str = MANUAL, incident_id: str | None = None,
-           now: datetime | None = None) -> KillTransition | None:
+           now: datetime | None = None,
+           signed: SignedAction | None = None) -> KillTransition | None:
     """Engage ``scope`` at ``state`` as an operations identity; ``None`` if it already was
-    (the signed request is still recorded, with ``changed: false``)."""
+    (the signed request is still recorded, with ``changed: false``).
+
+    ``signed`` is the request as a remote operator signed it (``POST /api/kill-switch``):
+    verified against the identity's key on GitOps main, never re-signed, so the server
+    needs no private key; it takes effect at the moment it was signed."""
     scope, wanted = parse_scope(scope), _engage_state(state)
     if not reason or not reason.strip():
         raise TorghutError("a reason is required", field="reason")
@@ -156,13 +176,15 @@ def engage(ws: Workspace, ledger: Ledger, *, scope: str, state: KillState | str,
         raise TorghutError(f"unknown trigger {trigger!r} (MANUAL or one of "
                            f"{', '.join(c.value for c in TriggerCode)})", field="trigger")
     incident_id = incident_id.strip() if incident_id and incident_id.strip() else None
-    at = now or datetime.now(UTC)
+    at = _moment(signed, now)
     payload = {"op": "engage", "scope": scope, "state": wanted.value, "reason": reason,
                "trigger": trigger, "incident_id": incident_id}
+    remote = signed is not None
     signed = guard.check(ws, ledger, as_identity, Action.OPS_KILL_SWITCH, subject(scope),
-                         payload, signed_at=at)
+                         payload, signed_at=at, signed=signed)
     try:
         with ledger.write() as session:
+            _first_use(session, signed, remote)
             latched = board(session)
             done = latched.engage(scope, wanted, reason=reason, actor=signed.actor,
                                   trigger=trigger, incident_id=incident_id, at=at)
@@ -175,10 +197,11 @@ def engage(ws: Workspace, ledger: Ledger, *, scope: str, state: KillState | str,
 
 
 def release(ws: Workspace, ledger: Ledger, *, scope: str, reason: str | None,
-            incident_id: str | None, as_identity: str,
-            now: datetime | None = None) -> KillTransition:
+            incident_id: str | None, as_identity: str, now: datetime | None = None,
+            signed: SignedAction | None = None) -> KillTransition:
     """Release ``scope`` back to ACTIVE: a human operations identity, a reason and an
-    incident id (FIA-3). Nothing else ever releases a scope."""
+    incident id (FIA-3). Nothing else ever releases a scope. ``signed``: as for
+    :func:`engage`, a request signed elsewhere, verified and never re-signed."""
     # control: FIA-3 (authorised operations identity + reason + incident id)
     scope = parse_scope(scope)
     for value, name in ((reason, "reason"), (incident_id, "incident_id")):
@@ -186,15 +209,17 @@ def release(ws: Workspace, ledger: Ledger, *, scope: str, reason: str | None,
             raise TorghutError(f"releasing the kill switch needs {name.replace('_', ' ')}",
                                field=name)
     assert reason is not None and incident_id is not None
-    at = now or datetime.now(UTC)
+    at = _moment(signed, now)
     payload = {"op": "release", "scope": scope, "reason": reason, "incident_id": incident_id}
+    remote = signed is not None
     signed = guard.check(ws, ledger, as_identity, Action.OPS_KILL_SWITCH, subject(scope),
-                         payload, signed_at=at)
+                         payload, signed_at=at, signed=signed)
     try:
         if lookup(ws.gitops_dir, signed.actor).kind is IdentityKind.AGENT:
             raise Refusal("AGENT_CANNOT_RELEASE", f"{signed.actor!r} is an agent; only a "
                           "person with the operations role resumes trading")
         with ledger.write() as session:
+            _first_use(session, signed, remote)
             done = board(session).release(scope, reason=reason, incident_id=incident_id,
                                           actor=signed.actor, at=at)
             row = _write(session, done, signed.signature)
