@@ -132,6 +132,7 @@ def test_pack_builds_on_both_backends_and_verifies_without_the_workspace(
 
 
 def test_pack_holds_the_evidence_package(built: tuple[Path, str]) -> None:
+    # control: SEC-10 (the pack is the dated review record with the control mapping)
     root, cid = built
     manifest = json.loads((root / L.MANIFEST).read_text())
     paths = {f["path"] for f in manifest["files"]}

@@ -114,6 +114,7 @@ class _Gathered:
 def build_pack(ws: Workspace, ledger: Ledger, *, candidate: str | None,
                incident: str | None, out: Path, now: datetime | None = None) -> PackResult:
     """Gather the evidence for ``candidate`` or ``incident`` and write the pack at ``out``."""
+    # control: SEC-10 (a dated review record with control-test evidence, from the ledger)
     if (candidate is None) == (incident is None):
         raise TorghutError("give exactly one of --candidate or --incident",
                            field="--candidate/--incident")
@@ -197,7 +198,8 @@ def _gather_candidate(ledger: Ledger, session: Session, ref: str) -> _Gathered:
         rows.update(_runtime_rows(session, strategy_id))
     subjects = {f"candidate:{cid}", f"research_run:{cand.run_id}",
                 *(f"pr:{p['id']}" for p in rows["pull_requests"]),
-                *(f"decision:{d['id']}" for d in rows["promotion_decisions"])}
+                *(f"decision:{d['id']}" for d in rows["promotion_decisions"]),
+                *(f"kill_switch:{k['scope']}" for k in rows.get("kill_switch_events", []))}
     light = {f"session:{s['id']}" for s in rows.get("runtime_sessions", [])}
     events = _events(session, rows, subjects, light)
     events += [e for e in _subject_events(session, ROLLBACK_SUBJECT)
@@ -235,13 +237,13 @@ def _gather_incident(session: Session, ref: str) -> _Gathered:
     rolled = [p for p in _select(session, Promotion, Promotion.state == "rolled_back")
               if _near(_parse_ts(p["created_at"]), lo, hi)]
     rows: Rows = {"incidents": incidents, "kill_switch_events": kills, "promotions": rolled}
-    subjects = {f"incident:{ref}", *(f"kill_switch:{k['scope']}" for k in kills)}
-    events = _events(session, rows, subjects, set())
-    seen = {e["seq"] for e in events}
-    events += [e for e in _subject_events(session, ROLLBACK_SUBJECT)
-               if e["seq"] not in seen and _near(_parse_ts(e["ts"]), lo, hi)]
-    events += [e for e in _mentioning(session, ref) if e["seq"] not in seen]
-    got = _finish_gather(session, "incident", ref, rows, _unique(events))
+    events = _events(session, rows, {f"incident:{ref}"}, set())
+    around = {ROLLBACK_SUBJECT, *(f"kill_switch:{k['scope']}" for k in kills)}
+    for subject in sorted(around):  # the signed actions and rollbacks of the same hours
+        events += [e for e in _subject_events(session, subject)
+                   if _near(_parse_ts(e["ts"]), lo, hi)]
+    events += _mentioning(session, ref)
+    got = _finish_gather(session, "incident", ref, rows, events)
     got.metadata.update({"incident_id": ref, "first_seen": audit.format_ts(lo),
                          "last_update": audit.format_ts(hi),
                          "latest": {k: incidents[-1][k] for k in incidents[-1]

@@ -1,0 +1,66 @@
+"""An incident's audit pack: its rows, the kill-switch events around it (signed by the
+operator, verified offline), nothing from days before, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
+from tests.support import assert_one_line_error, run_torghut
+from torghut.ledger import audit, open_ledger
+from torghut.ledger.models import Incident
+from torghut.ops import kill_switch
+from torghut.ops import pack_layout as L
+from torghut.ops.audit_pack import build_pack
+from torghut.ops.audit_verify import check_pack
+from torghut.workspace import Workspace
+
+
+def _incident(ws: Workspace, status: str, at: datetime) -> None:
+    with open_ledger(ws) as book, book.write() as session:
+        row = Incident(incident_id="INC-7", incident_class="B", severity="high", status=status,
+                       summary="reject burst on SYN000", evidence=[], actor="oscar",
+                       created_at=at)
+        audit.record(session, row, actor="oscar", action=f"incident.{status}",
+                     subject="incident:INC-7")
+
+
+def test_incident_pack_gathers_rows_and_kill_switch_events(ledger_ws: Workspace,  # noqa: F811
+                                                           tmp_path: Path) -> None:
+    ws, now = ledger_ws, datetime.now(UTC)
+    with open_ledger(ws) as book:  # days earlier, unrelated: must stay out
+        kill_switch.engage(ws, book, scope="strategy:old", state="halted", reason="drill",
+                           as_identity="oscar", now=now - timedelta(days=3))
+    _incident(ws, "open", now)
+    with open_ledger(ws) as book:
+        kill_switch.engage(ws, book, scope="firm", state="halted", reason="reject burst",
+                           incident_id="INC-7", as_identity="oscar")
+        kill_switch.release(ws, book, scope="firm", reason="venue fixed", incident_id="INC-7",
+                            as_identity="oscar")
+    _incident(ws, "resolved", datetime.now(UTC))
+    with open_ledger(ws) as book:
+        result = build_pack(ws, book, candidate=None, incident="INC-7", out=tmp_path / "pack")
+    shutil.rmtree(ws.root)
+    root = result.path
+    incidents = json.loads((root / L.table_file("incidents")).read_text())
+    kills = json.loads((root / L.table_file("kill_switch_events")).read_text())
+    assert [i["status"] for i in incidents] == ["open", "resolved"]
+    assert [(k["action"], k["scope"]) for k in kills] == [("engage", "firm"),
+                                                          ("release", "firm")]
+    assert all(k["signature"] for k in kills)
+    check = check_pack(root)
+    assert check.problems == []
+    assert check.checked["signatures"] == 2  # both operator actions, verified offline
+    mapping = json.loads((root / L.CONTROLS).read_text())
+    assert mapping["FIA-3"]["status"] == "evidenced"
+    assert "INC-7" in (root / L.REPORT).read_text()
+
+
+def test_unknown_incident_is_bad_input(ledger_ws: Workspace, tmp_path: Path) -> None:  # noqa: F811
+    proc = run_torghut("-w", str(ledger_ws.root), "audit", "pack", "--incident", "INC-404",
+                       "--out", str(tmp_path / "pack"))
+    assert_one_line_error(proc, "--incident", "INC-404")
+    assert not (tmp_path / "pack").exists()
