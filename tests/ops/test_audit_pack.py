@@ -33,6 +33,7 @@ from torghut.ledger.audit import event_hash, sha256_hex
 from torghut.ops import pack_layout as L
 from torghut.ops.audit_pack import PackResult, build_pack
 from torghut.ops.audit_verify import check_pack, verify_pack
+from torghut.ops.rollback import rollback
 from torghut.research.run import ResearchRun as FinishedRun
 from torghut.runtime.session import SessionRequest, run_session
 from torghut.workspace import Workspace, init_workspace
@@ -46,7 +47,8 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Finishe
 
 
 def promote(ws: Workspace, run: FinishedRun, *, paper: bool = False) -> str:
-    """research → gates → sign-off → propose → approve → merge (→ a paper session)."""
+    """research → gates → sign-off → propose → approve → merge (→ a paper session, then a
+    rollback of the promotion)."""
     with open_ledger(ws) as book:
         record_run(book, run, actor="research-agent")
         cid = _only_candidate(book)
@@ -59,6 +61,7 @@ def promote(ws: Workspace, run: FinishedRun, *, paper: bool = False) -> str:
         if paper:
             run_session(ws, book, SessionRequest(dataset="synth-edge",
                                                  as_identity="validation-agent"))
+            rollback(ws, book, last_approved=True, as_identity="oscar")
     return cid
 
 
@@ -164,7 +167,10 @@ def test_pack_holds_the_evidence_package(built: tuple[Path, str]) -> None:
             "runtime.session.recorded"} <= actions
     assert manifest["chain_head"]["seq"] >= max(e["seq"] for e in events)
     mapping = json.loads((root / L.CONTROLS).read_text())
-    for control in ("RTS-5", "SEC-9", "RTS-28", "RTS-11"):
+    assert json.loads((root / L.ROLLBACKS).read_text()), "the rollback that undid it"
+    assert json.loads((root / L.table_file("promotions")).read_text())[-1]["state"] == \
+        "rolled_back"
+    for control in ("RTS-5", "SEC-9", "RTS-28", "RTS-11", "FIA-6", "SEC-10"):
         assert mapping[control]["status"] == "evidenced", control
     assert mapping["AI-S1"]["status"] == "not_evidenced_in_pack"
     report = (root / L.REPORT).read_text()
@@ -348,3 +354,13 @@ def test_cli_bad_input_is_one_line_and_changes_nothing(
                        str(tmp_path / "p3"), "--json")
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["subject"] == cid
+
+
+def test_a_malformed_file_is_a_finding_not_a_crash(pack: Path) -> None:
+    _writable_text(pack / L.EVENTS, "[1, 2]\n")
+    decisions = json.loads((pack / L.table_file("promotion_decisions")).read_text())
+    decisions[0]["input_hashes"] = ["not", "a", "mapping"]
+    _writable_text(pack / L.table_file("promotion_decisions"), L.dumps(decisions))
+    reseal(pack)
+    found = codes(pack)
+    assert {"FILE_UNREADABLE", "PACK_MALFORMED", "ROLLBACKS_MISMATCH"} <= found

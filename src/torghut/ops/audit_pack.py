@@ -148,7 +148,7 @@ def _select(session: Session, model: type[Base], *where: Any) -> list[dict[str, 
     table = _table(model)
     (key,) = table.primary_key.columns
     result = session.connection().execute(select(table).where(*where).order_by(key))
-    return [audit.row_payload(table, r._mapping) for r in result]
+    return [audit.row_payload(table, dict(r._mapping)) for r in result]
 
 
 def _in(column: Any, values: Iterable[Any]) -> list[Any]:
@@ -283,7 +283,7 @@ def _event(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _query_events(session: Session, *where: Any) -> list[dict[str, Any]]:
     result = session.connection().execute(select(AuditEventRow.__table__).where(*where))
-    return [_event(r._mapping) for r in result]
+    return [_event(dict(r._mapping)) for r in result]
 
 
 def _subject_events(session: Session, subject: str) -> list[dict[str, Any]]:

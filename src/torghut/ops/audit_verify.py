@@ -46,6 +46,7 @@ from torghut.ledger.audit import GENESIS_HASH, canonical_payload, event_hash, sh
 from torghut.ledger.models import Base
 from torghut.ops import controls
 from torghut.ops import pack_layout as L
+from torghut.ops.rollback import SUBJECT as ROLLBACK_SUBJECT
 
 Event = dict[str, Any]
 
@@ -109,13 +110,17 @@ class _Pack:
             self.problem("FILE_UNREADABLE", rel, f"not JSON: {exc}")
             return default
 
-    def lines(self, rel: str) -> list[Any]:
+    def lines(self, rel: str) -> list[dict[str, Any]]:
         out = []
         for n, line in enumerate((self.text(rel) or "").splitlines(), 1):
             try:
-                out.append(json.loads(line))
+                value = json.loads(line)
             except ValueError:
-                self.problem("FILE_UNREADABLE", rel, f"line {n} is not JSON")
+                value = None
+            if isinstance(value, dict):
+                out.append(value)
+            else:
+                self.problem("FILE_UNREADABLE", rel, f"line {n} is not a JSON object")
         return out
 
     def artifact(self, digest: str) -> bytes | None:
@@ -143,8 +148,13 @@ def check_pack(path: Path) -> Verification:
     manifest = _check_manifest(pack)
     events = pack.lines(L.EVENTS)
     for step in (_check_events, _check_rows, _check_signatures, _check_artifact_refs,
-                 _check_gates, _check_controls):
-        step(pack, manifest, events)
+                 _check_gates, _check_rollbacks, _check_controls):
+        try:
+            step(pack, manifest, events)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # A file of the wrong shape (hand-edited JSON): a finding, never a traceback.
+            pack.problem("PACK_MALFORMED", step.__name__.removeprefix("_check_"),
+                         f"{type(exc).__name__}: {exc}")
     return out
 
 
@@ -424,6 +434,18 @@ def _recompute(pack: _Pack, d: dict[str, Any]) -> None:
     if again.content_hash() != d["report_hash"]:
         pack.problem("GATE_RECOMPUTE_MISMATCH", where, "re-evaluating the packed inputs "
                      "gives another report")
+
+
+# ----------------------------------------------------------------------------- rollbacks
+
+
+def _check_rollbacks(pack: _Pack, manifest: dict[str, Any], events: list[Event]) -> None:
+    """``audit/rollbacks.json`` lists exactly the packed rollback events (GitOps main)."""
+    listed = pack.json(L.ROLLBACKS, [])
+    actual = sorted(ev["seq"] for ev in events if ev.get("subject") == ROLLBACK_SUBJECT)
+    if listed != actual:
+        pack.problem("ROLLBACKS_MISMATCH", L.ROLLBACKS, f"lists {listed}, the packed "
+                     f"rollback events are {actual}")
 
 
 # ----------------------------------------------------------------------------- controls
