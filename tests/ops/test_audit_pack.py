@@ -232,20 +232,19 @@ def test_an_edited_manifest_is_detected(pack: Path) -> None:
     assert "MANIFEST_HASH_MISMATCH" in codes(pack)
 
 
-def test_an_edited_event_payload_is_detected_even_after_resealing(pack: Path) -> None:
-    def soften(payload: dict[str, Any]) -> None:
-        payload["signed_action"]["payload"]["reason"] = "rubber-stamped"
+def _soften(payload: dict[str, Any]) -> None:
+    """Rewrite what the approver said."""
+    payload["signed_action"]["payload"]["reason"] = "rubber-stamped"
 
-    _edit_events(pack, "promotion.approve", soften, rehash=False)
+
+def test_an_edited_event_payload_is_detected_even_after_resealing(pack: Path) -> None:
+    _edit_events(pack, "promotion.approve", _soften, rehash=False)
     reseal(pack)
     assert "EVENT_PAYLOAD_MISMATCH" in codes(pack)
 
 
 def test_a_rehashed_event_payload_falls_off_the_chain_and_its_signature(pack: Path) -> None:
-    def soften(payload: dict[str, Any]) -> None:
-        payload["signed_action"]["payload"]["reason"] = "rubber-stamped"
-
-    _edit_events(pack, "promotion.approve", soften, rehash=True)
+    _edit_events(pack, "promotion.approve", _soften, rehash=True)
     reseal(pack)
     found = codes(pack)
     assert {"EVENT_NOT_ON_CHAIN", "SIGNATURE_INVALID"} <= found
