@@ -1,0 +1,29 @@
+"""``torghut demo [--workspace DIR] [--fast]``: the end-to-end dry run (see torghut.demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from torghut.cli.common import State, console
+
+
+def demo(
+    ctx: typer.Context,
+    workspace: Path | None = typer.Option(
+        None, "--workspace", "-w", file_okay=False,
+        help="Where to build the demo workspace (default: the root --workspace, else "
+        "./demo-workspace). Re-running on it resumes after the last completed step."),
+    fast: bool = typer.Option(False, "--fast", help="Smaller research and paper windows "
+                              "(what CI runs); the same steps and exit criteria."),
+) -> None:
+    """Run every lane end to end on real components; exit 0 only if every exit criterion
+    held (1 otherwise, 2 on bad input)."""
+    from torghut.demo import run_demo  # heavy imports only when the demo runs
+
+    state = ctx.find_root().obj
+    root = workspace or (state.workspace_path if isinstance(state, State) else None)
+    ok = run_demo(root or Path("demo-workspace"), plan="fast" if fast else "full",
+                  console=console)
+    raise typer.Exit(0 if ok else 1)
