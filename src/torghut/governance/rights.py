@@ -40,6 +40,7 @@ class Action(StrEnum):
     OPS_DRIFT_CHECK = "ops.drift_check"  # compare GitOps with the runtime, raise the hard stop
     IDENTITY_PROPOSE = "identity.propose"  # propose an identities.yaml change (a PR)
     RUNTIME_SESSION = "runtime.session"  # run a paper/shadow session (Gate 2/3 evidence)
+    AGENTRUN_RESUME = "agentrun.resume"  # resume a lane paused by repeated AgentRun failures
 
 
 def _rights(table: Mapping[Action, Iterable[Role]]) -> Mapping[Action, frozenset[Role]]:
@@ -63,6 +64,8 @@ DECISION_RIGHTS: Mapping[Action, frozenset[Role]] = _rights({
     # A paper session measures (validation) and runs the runtime (operations); it never
     # promotes, and research cannot start one on its own candidates.
     Action.RUNTIME_SESSION: {Role.VALIDATION, Role.OPERATIONS},
+    # A paused lane stays paused until operations looks at why (orchestration policy).
+    Action.AGENTRUN_RESUME: {Role.OPERATIONS},
 })
 """Action → the roles that may take it. Every :class:`Action` has a row."""
 
