@@ -20,6 +20,7 @@ from torghut.ledger.models import (
     FoldMetric,
     GateResultRow,
     Incident,
+    IncidentRecordRow,
     KillSwitchEvent,
     OrderEvent,
     Promotion,
@@ -90,8 +91,10 @@ def one_of_each() -> list[Base]:
                       reasons=[], patch_ref="codex/cand-1", effective_at=None)
     approval = Approval(promotion_id=1, approver="alice", role="approver", verdict="approve",
                         reasons=["looks good"], signature=None)
-    incident = Incident(incident_id="inc-1", incident_class="B", severity="high",
+    incident = Incident(id=1, incident_id="inc-1", incident_class="B", severity="high",
                         status="open", summary="reject burst", evidence=[H], actor="ops")
+    incident_record = IncidentRecordRow(incident_row_id=1, incident_id="inc-1",
+                                        record={"incident_id": "inc-1"}, record_sha256=H)
     kill = KillSwitchEvent(action="engage", reason="drill", actor="ops", incident_id="inc-1")
     pr = PullRequest(id=1, provider="local", kind="promotion", candidate_id="cand-1",
                      decision_id="dec-1", target="paper", branch="codex/promote-cand-1",
@@ -114,7 +117,8 @@ def one_of_each() -> list[Base]:
                    strategy_id="tsmom", symbol="AAA", side="buy", qty=10.0, price=101.25,
                    arrival_mid=101.0, commission=0.05, spread_cost=0.1, impact_cost=0.02,
                    hypothetical=False, ts=T0)
-    return [run, trial, cand, fold, stress, decision, gate, promo, approval, incident, kill,
+    return [run, trial, cand, fold, stress, decision, gate, promo, approval, incident,
+            incident_record, kill,
             pr, pr_event, session, risk, order, fill]
 
 

@@ -57,4 +57,4 @@ def test_migration_is_idempotent(ledger: Ledger) -> None:
     record_all(ledger)
     migrate(ledger.engine)
     with ledger.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"

@@ -38,6 +38,7 @@ from torghut.contracts.governance import (
     Role,
     SignedAction,
 )
+from torghut.contracts.incidents import IncidentRecord
 from torghut.contracts.ops import EffectiveConfig, config_sha256
 from torghut.contracts.research import MetricsBundle
 from torghut.contracts.runtime_config import (
@@ -94,6 +95,7 @@ SCHEMA_MODELS: tuple[type[Contract], ...] = (
     SignedAction,
     RuntimeConfig,
     EffectiveConfig,
+    IncidentRecord,
 )
 
 __all__ = [
@@ -125,6 +127,7 @@ __all__ = [
     "Identity",
     "IdentityFile",
     "IdentityKind",
+    "IncidentRecord",
     "KillSwitchTriggers",
     "LiveReviewEvidence",
     "MetricsBundle",

@@ -218,6 +218,21 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class IncidentRecordRow(Base):
+    """The whole :class:`~torghut.contracts.incidents.IncidentRecord` after one change,
+    beside its ``incidents`` row (a table of its own, so rows recorded before migration
+    0004 keep the content their audit events hashed)."""
+
+    __tablename__ = "incident_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_row_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), unique=True)
+    incident_id: Mapped[str] = mapped_column(String(64), index=True)
+    record: Mapped[dict[str, Any]]
+    record_sha256: Mapped[str] = mapped_column(Hash)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class KillSwitchEvent(Base):
     """An engage (to ``state`` reducing|halted) or a release (to active) of one scope.
 
