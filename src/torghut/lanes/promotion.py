@@ -149,8 +149,9 @@ def strategy_limits(bundle: MetricsBundle) -> dict[str, Any]:
 
 def propose(ws: Workspace, ledger: Ledger, candidate_ref: str, *, as_identity: str,
             target: str = "paper", provider: PullRequestProvider | None = None,
-            now: datetime | None = None) -> Proposed:
-    """Open the promotion pull request of a validated candidate."""
+            now: datetime | None = None, branch: str | None = None) -> Proposed:
+    """Open the promotion pull request of a validated candidate (on ``branch``, a new
+    ``codex/`` branch an AgentRun names, else one named after the candidate and time)."""
     provider = provider or LocalProvider()
     now = now or datetime.now(UTC)
     recover(ws, ledger)
@@ -161,7 +162,7 @@ def propose(ws: Workspace, ledger: Ledger, candidate_ref: str, *, as_identity: s
     evidence, _ = _checked_forward(ws, ledger, as_identity, Action.PROMOTION_PROPOSE, cand.id,
                                    State.PR_OPEN)
     refs = (evidence.report_hash,) if evidence.report_hash else ()
-    branch = branch_name(cand.id, now)
+    branch = branch or branch_name(cand.id, now)
     signed = guard.check(ws, ledger, as_identity, Action.PROMOTION_PROPOSE, subject,
                          {"branch": branch, "target": target,
                           "decision_id": evidence.decision_id}, evidence_refs=refs)
