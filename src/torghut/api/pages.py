@@ -173,9 +173,9 @@ def tca(slippages: Sequence[float], shortfall: Mapping[str, Sequence[tuple[float
                          x_label="slippage (bps)", y_label="fills"),
         charts.line_chart(shortfall, title=f"Cumulative implementation shortfall{scope}",
                           x_label="time (UTC)", y_label="shortfall", x_format=_time_label),
-        charts.bar_chart([(str(r["strategy"]), r["slippage_bps_mean"])
-                          for r in by_strategy if r["slippage_bps_mean"] is not None],
-                         title="Mean slippage by strategy", x_label="strategy",
+        charts.bar_chart([(str(r["strategy"]), r["slippage_bps"])
+                          for r in by_strategy if r["slippage_bps"] is not None],
+                         title="Slippage by strategy", x_label="strategy",
                          y_label="bps"))) + "</div>"
     parts = [section("Execution quality", chart_row, ident="charts"),
              section("By symbol", _tca_table("symbol", by_symbol), ident="by-symbol"),
@@ -185,12 +185,13 @@ def tca(slippages: Sequence[float], shortfall: Mapping[str, Sequence[tuple[float
 
 
 def _tca_table(key: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    return table((key, "fills", "filled qty", "notional", "slippage mean (bps)", "p50", "p95",
-                  "shortfall", "commission", "fill ratio", "cancel/replace"),
-                 ([e(r[key]), e(r["fills"]), _num(r["filled_qty"]), _num(r["notional"]),
-                   _num(r["slippage_bps_mean"]), _num(r["slippage_bps_p50"]),
-                   _num(r["slippage_bps_p95"]), _num(r["shortfall"]), _num(r["commission"]),
-                   _num(r["fill_ratio"], 3), _num(r["cancel_replace_ratio"], 3)]
+    return table((key, "orders", "fills", "filled qty", "slippage (bps)", "p50", "p95",
+                  "shortfall", "shortfall (bps)", "crossing (bps)", "fill ratio", "churn"),
+                 ([e(r[key]), e(r["orders"]), e(r["fills"]), _num(r["filled_qty"]),
+                   _num(r["slippage_bps"]), _num(r["slippage_p50_bps"]),
+                   _num(r["slippage_p95_bps"]), _num(r["shortfall"]),
+                   _num(r["shortfall_bps"]), _num(r["crossing_cost_bps"]),
+                   _num(r["fill_ratio"], 3), _num(r["churn"], 3)]
                   for r in rows))
 
 

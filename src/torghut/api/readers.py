@@ -5,14 +5,10 @@ Nothing here writes: every function takes a read session (one consistent snapsho
 the runtime's own records (RTS-28), so TCA here is recomputed from what was recorded, never
 from what the runtime says about itself.
 
-TCA definitions (Perold 1988, "The implementation shortfall: paper versus reality"):
-
-* arrival-mid slippage of a fill, in bps: ``side * (price - arrival_mid) / arrival_mid * 1e4``
-  (positive: paid versus the mid when the order was decided);
-* implementation shortfall of a fill, account currency:
-  ``side * (price - arrival_mid) * qty + commission``;
-* fill ratio: filled quantity over submitted quantity; cancel/replace churn: cancel and
-  replace events per submitted order.
+TCA is the runtime's (:mod:`torghut.runtime.tca`, definitions there): the recorded rows are
+rebuilt into orders and fills (:mod:`torghut.runtime.tca_ledger`) and aggregated by the same
+functions that write a session's Gate 3 evidence, so ``/api/tca``, the dashboard and
+``tca-<strategy>.json`` report the same numbers.
 """
 
 from __future__ import annotations
@@ -36,7 +32,9 @@ from torghut.ledger.models import (
     RuntimeSession,
 )
 from torghut.ops import kill_switch
-from torghut.runtime.telemetry import SLIPPAGE_WINDOW, ScrapeReadings, quantile
+from torghut.runtime.tca import GroupBy, aggregate
+from torghut.runtime.tca_ledger import ledger_records
+from torghut.runtime.telemetry import SLIPPAGE_WINDOW, ScrapeReadings
 
 #: ``order_events.event`` values that are an order submission.
 SUBMIT_EVENTS = frozenset({"submitted"})
@@ -75,13 +73,6 @@ def slippage_bps(side: str, price: float, arrival_mid: float | None) -> float | 
     return sign * (price - arrival_mid) / arrival_mid * 1e4
 
 
-def shortfall(fill: FillRow) -> float:
-    """Implementation shortfall of one fill versus its arrival mid, plus commission."""
-    sign = 1.0 if fill.side == "buy" else -1.0
-    paid = 0.0 if fill.arrival_mid is None else sign * (fill.price - fill.arrival_mid) * fill.qty
-    return paid + fill.commission
-
-
 def latest_session_id(session: Session) -> str | None:
     """The session of the newest order event or fill (the one being traded, or last traded)."""
     newest_order = session.execute(select(OrderEvent.session_id, OrderEvent.ts)
@@ -112,76 +103,31 @@ def scrape_readings(session: Session, *, window: int = SLIPPAGE_WINDOW) -> Scrap
                           cancels_replaces=sum(by_event.get(e, 0) for e in CHURN_EVENTS))
 
 
-def _group_key(by: str, strategy_id: str, symbol: str, session_id: str | None) -> str:
-    return {"symbol": symbol, "strategy": strategy_id, "session": session_id or "-"}[by]
-
-
-def _fills(session: Session, session_id: str | None) -> list[FillRow]:
-    query = select(FillRow).order_by(FillRow.ts, FillRow.id)
-    if session_id is not None:
-        query = query.where(FillRow.session_id == session_id)
-    return list(session.scalars(query))
-
-
-def tca(session: Session, *, by: str = "symbol", session_id: str | None = None
+def tca(session: Session, *, by: GroupBy = "symbol", session_id: str | None = None
         ) -> list[dict[str, Any]]:
-    """TCA aggregates per symbol, strategy or session (see the module docstring)."""
-    groups: dict[str, dict[str, Any]] = defaultdict(lambda: {
-        "fills": 0, "filled_qty": 0.0, "notional": 0.0, "shortfall": 0.0, "commission": 0.0,
-        "spread_cost": 0.0, "impact_cost": 0.0, "slippages": [], "orders": 0,
-        "submitted_qty": 0.0, "churn": 0})
-    for f in _fills(session, session_id):
-        g = groups[_group_key(by, f.strategy_id, f.symbol, f.session_id)]
-        g["fills"] += 1
-        g["filled_qty"] += f.qty
-        g["notional"] += f.qty * f.price
-        g["shortfall"] += shortfall(f)
-        g["commission"] += f.commission
-        g["spread_cost"] += f.spread_cost
-        g["impact_cost"] += f.impact_cost
-        s = slippage_bps(f.side, f.price, f.arrival_mid)
-        if s is not None:
-            g["slippages"].append(s)
-    events = select(OrderEvent.strategy_id, OrderEvent.symbol, OrderEvent.session_id,
-                    OrderEvent.event, OrderEvent.qty)
-    if session_id is not None:
-        events = events.where(OrderEvent.session_id == session_id)
-    for strategy_id, symbol, sid, event, qty in session.execute(events):
-        g = groups[_group_key(by, strategy_id, symbol, sid)]
-        if event in SUBMIT_EVENTS:
-            g["orders"] += 1
-            g["submitted_qty"] += qty
-        elif event in CHURN_EVENTS:
-            g["churn"] += 1
-    return [_summarise(by, key, g) for key, g in sorted(groups.items())]
-
-
-def _summarise(by: str, key: str, g: dict[str, Any]) -> dict[str, Any]:
-    slips: list[float] = g.pop("slippages")
-    submitted = g.pop("submitted_qty")
-    churn = g.pop("churn")
-    return {by: key, **g,
-            "slippage_bps_mean": sum(slips) / len(slips) if slips else None,
-            "slippage_bps_p50": quantile(slips, 0.5) if slips else None,
-            "slippage_bps_p95": quantile(slips, 0.95) if slips else None,
-            "fill_ratio": g["filled_qty"] / submitted if submitted else None,
-            "cancel_replace_ratio": churn / g["orders"] if g["orders"] else None}
+    """TCA per symbol, strategy (type@version) or session: :func:`torghut.runtime.tca.aggregate`
+    over the orders rebuilt from the ledger, exactly as the Gate 3 evidence computes it."""
+    return [{by: g.key, **g.model_dump(mode="json")}
+            for g in aggregate(ledger_records(session, session_id=session_id), by)]
 
 
 def slippage_values(session: Session, *, session_id: str | None = None) -> list[float]:
-    """Every recorded fill's slippage (bps), oldest first: the histogram's data."""
-    return [s for s in (slippage_bps(f.side, f.price, f.arrival_mid)
-                        for f in _fills(session, session_id)) if s is not None]
+    """Every recorded fill's arrival-mid slippage (bps), order by order: the histogram."""
+    return [s for r in ledger_records(session, session_id=session_id)
+            for s in r.fill_slippage_bps]
 
 
 def shortfall_series(session: Session, *, session_id: str | None = None
                      ) -> dict[str, list[tuple[float, float]]]:
-    """Cumulative implementation shortfall per symbol over time: (unix seconds, currency)."""
+    """Cumulative implementation shortfall (Perold: execution, opportunity cost and fees)
+    per symbol over decision time: (unix seconds, account currency)."""
     out: dict[str, list[tuple[float, float]]] = defaultdict(list)
     running: dict[str, float] = defaultdict(float)
-    for f in _fills(session, session_id):
-        running[f.symbol] += shortfall(f)
-        out[f.symbol].append((f.ts.timestamp(), running[f.symbol]))
+    records = [r for r in ledger_records(session, session_id=session_id)
+               if r.shortfall is not None]
+    for r in sorted(records, key=lambda r: (r.decision_ts, r.order_id)):
+        running[r.symbol] += r.shortfall or 0.0
+        out[r.symbol].append((r.decision_ts.timestamp(), running[r.symbol]))
     return dict(out)
 
 

@@ -45,6 +45,7 @@ from torghut.runtime.evidence import (
 from torghut.runtime.feed import ReplayFeed
 from torghut.runtime.records import record_session
 from torghut.runtime.tca import order_tca, tca_evidence
+from torghut.runtime.tca_ledger import MARKS_KEY, marks
 from torghut.runtime.telemetry import Telemetry
 from torghut.sim.market import Market, market_from_bars
 from torghut.sim.models import get_cost_model, get_execution_model
@@ -167,6 +168,7 @@ def _finish(ws: Workspace, ledger: Ledger, engine: Engine, feed: ReplayFeed,
         tcas[sid] = tca_evidence(records, track.ref, start, end + (market.ts[1] - market.ts[0]))
     folder, refs = _write_evidence(ws, engine.options.session_id, papers, tcas)
     summary = _summary(engine, papers, tcas, folder)
+    summary[MARKS_KEY] = marks(engine.orders.values(), engine.fills, closes)  # /api/tca
     record_session(ledger, RuntimeSession(
         id=options.session_id, mode=options.mode, config_sha256=engine.applied.config_sha256,
         dataset_id=feed.source.removeprefix("dataset:"), window_start=start, window_end=end,
