@@ -19,12 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.lanes.lane_helpers import edge_workspace
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
+from tests.runtime.test_runtime_config import commit_main
 from tests.support import assert_one_line_error, run_torghut, tree_snapshot
 from torghut.contracts.gates import Target
 from torghut.gates import default_policy
+from torghut.gitops.repo import show
+from torghut.governance.identities import IDENTITIES_PATH, lookup
+from torghut.governance.keys import public_key_b64
 from torghut.lanes import promotion
 from torghut.lanes.research import record_run
 from torghut.lanes.validation import evaluate_candidate
@@ -72,6 +77,15 @@ def _only_candidate(book: Any) -> str:
         return str(s.execute(text("SELECT id FROM candidates")).scalar_one())
 
 
+def rotate_key(ws: Workspace, name: str) -> None:
+    """Register a new public key for ``name`` on main (the old one stays in main's history)."""
+    old = lookup(ws.gitops_dir, name).public_key
+    text = show(ws.gitops_dir, IDENTITIES_PATH)
+    assert text is not None and old in text
+    new = public_key_b64(Ed25519PrivateKey.generate())
+    commit_main(ws, {IDENTITIES_PATH: text.replace(old, new)})
+
+
 def _fresh(ws: Workspace, source: tuple[Workspace, FinishedRun]) -> Workspace:
     shutil.copytree(source[0].datasets_dir, ws.datasets_dir, dirs_exist_ok=True)
     return ws
@@ -102,11 +116,15 @@ def built(tmp_path_factory: pytest.TempPathFactory,
 @pytest.fixture
 def pack(built: tuple[Path, str], tmp_path: Path) -> Path:
     """A writable copy of the built pack, to tamper with."""
-    copy = tmp_path / "pack"
-    shutil.copytree(built[0], copy)
-    for path in copy.rglob("*"):
+    return writable_copy(built[0], tmp_path / "pack")
+
+
+def writable_copy(source: Path, target: Path) -> Path:
+    """Packs are written read-only; a forger's copy is not."""
+    shutil.copytree(source, target)
+    for path in target.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
-    return copy
+    return target
 
 
 def codes(pack_dir: Path) -> set[str]:
@@ -121,6 +139,7 @@ def test_pack_builds_on_both_backends_and_verifies_without_the_workspace(
         tmp_path: Path) -> None:
     ws = _fresh(ledger_ws, source)
     cid = promote(ws, source[1])
+    rotate_key(ws, "alice")  # her approval was signed with the key main no longer holds
     result = pack_of(ws, cid, tmp_path / "pack")
     with open_ledger(ws) as book, book.read() as s:
         head = audit.verify(s).head_hash
@@ -129,6 +148,13 @@ def test_pack_builds_on_both_backends_and_verifies_without_the_workspace(
     assert result.subject == cid and result.chain_head["hash"] == head
     assert result.missing_artifacts == ()
     assert verify_pack(result.path) == []
+    history = list(result.path.glob("gitops/identities@*.yaml"))
+    assert history and any("alice" in p.read_text() for p in history)
+    without = writable_copy(result.path, tmp_path / "without-history")
+    for path in without.glob("gitops/identities@*.yaml"):
+        path.unlink()
+    reseal(without)
+    assert codes(without) == {"KEY_MISMATCH", "SIGNATURE_UNVERIFIED"}
     # sha256sum can check the manifest too
     assert subprocess.run(["sha256sum", "-c", L.MANIFEST_HASH], cwd=result.path,
                           capture_output=True).returncode == 0

@@ -466,8 +466,16 @@ def _write_gitops(ws: Workspace, prs: Sequence[Mapping[str, Any]], root: Path) -
             diff = f"# diff unavailable: {exc}\n"
         _put(root, L.pr_diff_file(pr["id"]), diff)
     identities = show(repo, IDENTITIES_PATH, MAIN)
-    if identities is not None:
-        _put(root, L.IDENTITIES, identities)
+    if identities is None:
+        return
+    _put(root, L.IDENTITIES, identities)
+    seen = {identities}
+    commits = git(repo, "log", "--format=%H", MAIN, "--", IDENTITIES_PATH).split()
+    for commit in commits:  # earlier versions: signatures made before a key was rotated
+        text = show(repo, IDENTITIES_PATH, commit)
+        if text is not None and text not in seen:
+            seen.add(text)
+            _put(root, L.identities_history_file(commit), text)
 
 
 def _controls(root: Path, rows: Rows) -> dict[str, Any]:

@@ -243,8 +243,8 @@ def _check_chain(pack: _Pack, manifest: dict[str, Any], events: list[Event]) -> 
                      "manifest's chain_head")
     spine = {link.get("seq"): link for link in chain}
     for ev in events:
-        link = spine.get(ev.get("seq"))
-        if link is None or any(link.get(k) != ev.get(k) for k in (*L.HEADER_FIELDS, "hash")):
+        on = spine.get(ev.get("seq"))
+        if on is None or any(on.get(k) != ev.get(k) for k in (*L.HEADER_FIELDS, "hash")):
             pack.problem("EVENT_NOT_ON_CHAIN", f"{L.EVENTS} seq {ev.get('seq')}",
                          "differs from the chain's header at that seq")
 
@@ -291,15 +291,31 @@ def _check_rows(pack: _Pack, manifest: dict[str, Any], events: list[Event]) -> N
 # ----------------------------------------------------------------------------- signatures
 
 
-def _identities(pack: _Pack) -> dict[str, Identity]:
-    text = pack.text(L.IDENTITIES)
-    if text is None:
-        return {}
-    try:
-        return {i.name: i for i in parse_identities(text, file=L.IDENTITIES).identities}
-    except TorghutError as exc:
-        pack.problem("FILE_UNREADABLE", L.IDENTITIES, str(exc))
-        return {}
+class _Keys:
+    """Registered public keys: main's at pack time, then main's earlier versions."""
+
+    def __init__(self, pack: _Pack, manifest: dict[str, Any]) -> None:
+        history = sorted(f["path"] for f in manifest.get("files") or []
+                         if f["path"].startswith("gitops/identities@"))
+        self.versions = [v for rel in (L.IDENTITIES, *history) if (v := self._read(pack, rel))]
+
+    @staticmethod
+    def _read(pack: _Pack, rel: str) -> dict[str, Identity]:
+        text = pack.text(rel)
+        if text is None:
+            return {}
+        try:
+            return {i.name: i for i in parse_identities(text, file=rel).identities}
+        except TorghutError as exc:
+            pack.problem("FILE_UNREADABLE", rel, str(exc))
+            return {}
+
+    def identity(self, signed: SignedAction) -> Identity | None:
+        """The version whose key signed it, else the current one (to refuse against)."""
+        found = [v[signed.actor] for v in self.versions if signed.actor in v]
+        match = [i for i in found if i.fingerprint == signed.public_key_sha256]
+        best = match or found
+        return best[0] if best else None
 
 
 def _signed_actions(events: list[Event]) -> Iterator[tuple[Event, Any]]:
@@ -313,7 +329,7 @@ def _signed_actions(events: list[Event]) -> Iterator[tuple[Event, Any]]:
 
 
 def _check_signatures(pack: _Pack, manifest: dict[str, Any], events: list[Event]) -> None:
-    keys = _identities(pack)
+    keys = _Keys(pack, manifest)
     good: set[str] = set()
     for ev, raw in _signed_actions(events):
         pack.count("signatures")
@@ -327,7 +343,7 @@ def _check_signatures(pack: _Pack, manifest: dict[str, Any], events: list[Event]
                 (ev.get("actor"), ev.get("action"), ev.get("subject")):
             pack.problem("SIGNED_ACTION_MISMATCH", where, "the signed action is not this "
                          "event's actor/action/subject")
-        identity = keys.get(signed.actor)
+        identity = keys.identity(signed)
         if identity is None:
             pack.problem("SIGNER_UNKNOWN", where, f"no public key for {signed.actor!r} in "
                          f"{L.IDENTITIES}")

@@ -38,6 +38,11 @@ def pr_diff_file(pr_id: int) -> str:
     return f"gitops/pr-{pr_id}.diff"
 
 
+def identities_history_file(commit: str) -> str:
+    """``identities.yaml`` as an earlier commit on main had it (keys since rotated)."""
+    return f"gitops/identities@{commit[:12]}.yaml"
+
+
 def dumps(value: Any) -> str:
     """Pretty, deterministic JSON (sorted keys; NaN refused: it is not JSON)."""
     return json.dumps(value, indent=2, sort_keys=True, allow_nan=False, ensure_ascii=False) + "\n"
