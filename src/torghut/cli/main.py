@@ -13,6 +13,7 @@ from torghut.cli import config as config_cli
 from torghut.cli import data as data_cli
 from torghut.cli import gates as gates_cli
 from torghut.cli import identity as identity_cli
+from torghut.cli import incident as incident_cli
 from torghut.cli import kill_switch as kill_switch_cli
 from torghut.cli import ledger as ledger_cli
 from torghut.cli import ops as ops_cli
@@ -47,6 +48,7 @@ app.add_typer(promote_cli.validate_app, name="validate")
 app.add_typer(promote_cli.app, name="promote")
 ops_cli.app.add_typer(kill_switch_cli.app, name="kill-switch")
 app.add_typer(ops_cli.app, name="ops")
+app.add_typer(incident_cli.app, name="incident")
 app.add_typer(paper_cli.app, name="paper")
 app.command("serve")(serve)
 app.command("signals")(strategy_cli.signals)

@@ -93,7 +93,8 @@ class IncidentRecord(Contract):
     """An incident's whole state after one change (the ledger keeps every version)."""
 
     schema_version: Literal["1.0"] = "1.0"
-    incident_id: str = Field(pattern=INCIDENT_ID_PATTERN)
+    incident_id: str = Field(min_length=1, max_length=64,
+                             description="INC-YYYYMMDD-NNN for incidents opened here")
     incident_class: IncidentClass
     severity: IncidentSeverity
     status: IncidentStatus
