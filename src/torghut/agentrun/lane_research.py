@@ -31,6 +31,7 @@ from torghut.gitops.repo import Author, RefMoved, commit_files, rev_parse, show,
 from torghut.governance.refusal import Refusal
 from torghut.lanes.promotion import register_pull_request
 from torghut.lanes.research import candidate_id, record_run
+from torghut.ledger import Ledger
 from torghut.research.bundle import check_output, write_run
 from torghut.research.candidate import load_candidate
 from torghut.research.grid import expand_grid
@@ -38,6 +39,7 @@ from torghut.research.run import RunOptions, run_research
 from torghut.sim.models import get_cost_model
 from torghut.strategies.registry import Registry
 from torghut.strategies.sdk import StrategyPlugin
+from torghut.workspace import Workspace
 from torghut.yamlio import dump_yaml
 
 DEFAULT_DATASET = "sample-us-indices-1d"
@@ -170,17 +172,25 @@ def candidate_build(ctx: LaneContext) -> LaneOutcome:
 def open_branch_pr(ctx: LaneContext, head_sha: str, base_sha: str, *, kind: str, title: str,
                    body: str) -> int:
     """Point the run's new ``head`` branch at ``head_sha``, diff it, record a local PR."""
-    repo, branch = ctx.ws.gitops_dir, ctx.params["head"]
+    branch = ctx.params["head"]
+    pr_id = open_pr(ctx.ws, ctx.ledger, branch=branch, head_sha=head_sha, actor=ctx.actor,
+                    kind=kind, title=title, body=body)
+    ctx.write_diff(branch, base_sha, head_sha)
+    return pr_id
+
+
+def open_pr(ws: Workspace, ledger: Ledger, *, branch: str, head_sha: str, actor: str,
+            kind: str, title: str, body: str) -> int:
+    """Create ``branch`` at ``head_sha`` (never an existing one) and record a local PR."""
     try:
-        update_ref(repo, branch, head_sha, None)
+        update_ref(ws.gitops_dir, branch, head_sha, None)
     except RefMoved:
         raise Refusal("BRANCH_EXISTS", f"branch {branch!r} already exists; heads are never "
                       "reused") from None
-    ctx.write_diff(branch, base_sha, head_sha)
-    with ctx.ledger.write() as session:
-        pr = register_pull_request(session, ctx.ledger, kind=kind, branch=branch,
+    with ledger.write() as session:
+        pr = register_pull_request(session, ledger, kind=kind, branch=branch,
                                    head_sha=head_sha, title=title, body=body,
-                                   proposer=ctx.actor, repo=repo)
+                                   proposer=actor, repo=ws.gitops_dir)
         return int(pr.id)
 
 
