@@ -379,6 +379,7 @@ def test_cli_bad_input_is_one_line_and_changes_nothing(
                        str(tmp_path / "p3"), "--json")
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["subject"] == cid
+    assert json.loads(made.stdout)["problems"] == []
 
 
 def test_a_malformed_file_is_a_finding_not_a_crash(pack: Path) -> None:

@@ -72,17 +72,21 @@ def pack(
     if out is None:
         raise TorghutError("required: the folder to write the pack to", field="--out")
     from torghut.ops.audit_pack import build_pack
+    from torghut.ops.audit_verify import check_pack
 
-    with open_ledger(workspace(ctx)) as ledger:
-        result = build_pack(workspace(ctx), ledger, candidate=candidate, incident=incident,
-                            out=out)
+    ws = workspace(ctx)
+    with open_ledger(ws) as ledger:
+        result = build_pack(ws, ledger, candidate=candidate, incident=incident, out=out)
+    # The pack documents the ledger as it is: a tampered row or a missing artifact is packed
+    # and shown here, not hidden (the pack is still written; exit 0).
+    problems = check_pack(result.path).problems
     if json_out:
-        emit_json(result.to_json())
+        emit_json({**result.to_json(), "problems": [str(p) for p in problems]})
         return
     typer.echo(f"audit pack for {result.kind} {result.subject}: {result.files} files, "
                f"{result.events} audit events, chain head {result.chain_head['hash'][:12]}…")
-    for digest in result.missing_artifacts:
-        typer.echo(f"warning: artifact {digest} is missing from the store")
+    for problem in problems:
+        typer.echo(f"warning: {problem}")
     typer.echo(f"{result.path}  manifest sha256 {result.manifest_sha256}")
 
 
