@@ -23,7 +23,8 @@ RUN_FILE = "run.yaml"
 
 
 def _manifest(model: Any) -> dict[str, Any]:
-    return dict(model.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return dict(model.model_dump(mode="json", by_alias=True, exclude_none=True,
+                                exclude={"schema_version"}))
 
 
 def render_manifests(run: AgentRun, *, as_identity: str, image: str = DEFAULT_IMAGE,

@@ -1,5 +1,6 @@
 """The shared language: frozen pydantic models imported by every other package."""
 
+from torghut.contracts.agentrun import AgentRun, BundleManifest, ImplementationSpec
 from torghut.contracts.base import Contract, canonical_json, sha256_text
 from torghut.contracts.candidates import CandidateSpec
 from torghut.contracts.datasets import (
@@ -96,6 +97,9 @@ SCHEMA_MODELS: tuple[type[Contract], ...] = (
     RuntimeConfig,
     EffectiveConfig,
     IncidentRecord,
+    ImplementationSpec,
+    AgentRun,
+    BundleManifest,
 )
 
 __all__ = [
@@ -105,8 +109,10 @@ __all__ = [
     "FEATURE_SCHEMA_VERSION",
     "SCHEMA_MODELS",
     "TIMEFRAME_SECONDS",
+    "AgentRun",
     "AnyPolicy",
     "BacktestMetrics",
+    "BundleManifest",
     "CandidateSpec",
     "Contract",
     "CostModel",
@@ -127,6 +133,7 @@ __all__ = [
     "Identity",
     "IdentityFile",
     "IdentityKind",
+    "ImplementationSpec",
     "IncidentRecord",
     "KillSwitchTriggers",
     "LiveReviewEvidence",

@@ -1,9 +1,9 @@
 """ImplementationSpecs and AgentRuns: the manifests that let an agent run one lane.
 
 Both are Kubernetes-shaped (``apiVersion: agents.proompteng.ai/v1alpha1``, camelCase keys), so
-the same YAML runs on a laptop (``torghut agentrun exec``) and in a cluster (``render``). The
-``apiVersion`` is their schema version: a breaking change is a new ``v1alpha2``, exactly as
-for any Kubernetes kind. The models are deliberately loose where a *run* may be wrong in many
+the same YAML runs on a laptop (``torghut agentrun exec``) and in a cluster (``render``). A
+breaking change is a new ``apiVersion`` (``v1alpha2``), exactly as for any Kubernetes kind;
+``schemaVersion`` (optional in YAML) is Torghut's version of the shape within it. The models are deliberately loose where a *run* may be wrong in many
 ways at once (name length, a missing TTL, parameter values): :mod:`torghut.agentrun.validate`
 lists every such violation instead of stopping at the first. The bundle manifest written for
 each executed run is a plain contract with a ``schema_version``.
@@ -11,14 +11,14 @@ each executed run is a plain contract with a ``schema_version``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from torghut.contracts.base import SHA256_PATTERN, Contract
 
-API_VERSION = "agents.proompteng.ai/v1alpha1"
+API_VERSION: Final = "agents.proompteng.ai/v1alpha1"
 SPEC_NAME_PATTERN = r"^torghut-v3-[a-z][a-z0-9-]*-v[1-9][0-9]*$"
 
 KeyType = Literal["string", "integer", "boolean", "string-list", "mapping"]
@@ -71,6 +71,9 @@ class ImplementationSpecBody(Manifest):
 
 
 class ImplementationSpec(Manifest):
+    schema_version: Literal["1.0"] = Field(
+        default="1.0", description="Torghut's version of this shape (optional in YAML; "
+        "never rendered into cluster manifests)")
     api_version: Literal["agents.proompteng.ai/v1alpha1"] = API_VERSION
     kind: Literal["ImplementationSpec"] = "ImplementationSpec"
     metadata: ObjectMeta
@@ -119,6 +122,9 @@ class AgentRunBody(Manifest):
 
 
 class AgentRun(Manifest):
+    schema_version: Literal["1.0"] = Field(
+        default="1.0", description="Torghut's version of this shape (optional in YAML; "
+        "never rendered into cluster manifests)")
     api_version: Literal["agents.proompteng.ai/v1alpha1"] = API_VERSION
     kind: Literal["AgentRun"] = "AgentRun"
     metadata: ObjectMeta
