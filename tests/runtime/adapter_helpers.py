@@ -23,10 +23,10 @@ _ids = count(1)
 def req(symbol: str = "AAA", side: Side = Side.BUY, qty: float = 10.0, *,
         limit: float | None = None, ts: datetime = T0, strategy: str = "alpha",
         cid: str | None = None, **extra: Any) -> OrderRequest:
+    kind = extra.pop("order_type", OrderType.LIMIT if limit is not None else OrderType.MARKET)
     return OrderRequest(client_order_id=cid or f"c-{next(_ids)}", strategy_id=strategy,
                         strategy_type="tsmom", version="1.0.0", operator="ops@example",
-                        symbol=symbol, side=side, qty=qty,
-                        order_type=OrderType.LIMIT if limit is not None else OrderType.MARKET,
+                        symbol=symbol, side=side, qty=qty, order_type=kind,
                         limit_price=limit, decision_ts=ts, **extra)
 
 

@@ -41,6 +41,7 @@ from torghut.contracts.governance import (
 )
 from torghut.contracts.incidents import IncidentRecord
 from torghut.contracts.ops import EffectiveConfig, config_sha256
+from torghut.contracts.orders import OrderRequest
 from torghut.contracts.research import MetricsBundle
 from torghut.contracts.runtime_config import (
     FirmLimits,
@@ -94,6 +95,7 @@ SCHEMA_MODELS: tuple[type[Contract], ...] = (
     HardStopInputs,
     IdentityFile,
     SignedAction,
+    OrderRequest,
     RuntimeConfig,
     EffectiveConfig,
     IncidentRecord,
@@ -139,6 +141,7 @@ __all__ = [
     "LiveReviewEvidence",
     "MetricsBundle",
     "Mode",
+    "OrderRequest",
     "PaperEvidence",
     "QualityFinding",
     "QualityReport",

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from torghut.contracts.base import SEMVER_PATTERN, SLUG_PATTERN, Contract
 
@@ -33,6 +33,7 @@ class Side(StrEnum):
 class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
+    STOP = "stop"  # becomes a market order once the bar trades through stop_price (sim rules)
 
 
 class OrderRequest(Contract):
@@ -50,6 +51,9 @@ class OrderRequest(Contract):
     qty: float = Field(gt=0, allow_inf_nan=False)
     order_type: OrderType = OrderType.MARKET
     limit_price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    stop_price: float | None = Field(default=None, gt=0, allow_inf_nan=False,
+                                     description="Trigger of a stop order (required for "
+                                     "order_type stop, forbidden otherwise)")
     venue: str = Field(default="paper", min_length=1)
     decision_ts: datetime = Field(description="Event time of the bar that produced it")
     reference_mid: float | None = Field(default=None, gt=0, allow_inf_nan=False,
@@ -60,6 +64,20 @@ class OrderRequest(Contract):
                                    "(may pass while the kill switch is REDUCING)")
     override_id: str | None = Field(default=None, description="RTS-15d override bound to "
                                     "this order, if a blocked order is being forced")
+
+    @field_validator("stop_price")
+    @classmethod
+    def _stop_price_iff_stop(cls, value: float | None, info: ValidationInfo) -> float | None:
+        """A stop needs its trigger and nothing else has one (no stop-limit: the simulator,
+        whose rules paper trading applies, has none)."""
+        stop = info.data.get("order_type") is OrderType.STOP
+        if stop and value is None:
+            raise ValueError("a stop order needs a stop_price")
+        if not stop and value is not None:
+            raise ValueError("only a stop order has a stop_price")
+        if stop and info.data.get("limit_price") is not None:
+            raise ValueError("a stop order has no limit_price (stop-limit is not supported)")
+        return value
 
     @property
     def ref(self) -> str:

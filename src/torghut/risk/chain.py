@@ -405,12 +405,14 @@ class RiskChain:
         if abs(age) > self._max_age:
             return _Block(RiskCode.REFERENCE_STALE, "SEC-2", f"reference is {age:.3f} s old",
                           observed=age, threshold=self._max_age)
-        if r.limit_price is None:
+        level = r.limit_price if r.stop_price is None else r.stop_price  # a stop: its trigger
+        if level is None:
             return None
-        off = abs(r.limit_price / mid - 1.0)
+        off = abs(level / mid - 1.0)
         if off <= self.settings.collar_fraction:
             return None
-        return _Block(RiskCode.PRICE_COLLAR, "SEC-2", f"limit {r.limit_price:g} is "
+        kind = "limit" if r.stop_price is None else "stop"
+        return _Block(RiskCode.PRICE_COLLAR, "SEC-2", f"{kind} {level:g} is "
                       f"{off:.2%} from mid {mid:g}", limit_id="firm.price_collar",
                       observed=off, threshold=self.settings.collar_fraction)
 

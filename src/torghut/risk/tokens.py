@@ -43,8 +43,10 @@ def canonical_fields(r: OrderRequest, approved_qty: float) -> bytes:
     o, s, v, x = r.operator, r.symbol, r.venue, r.override_id or ""
     lp = r.limit_price
     head = _HEAD.pack(approved_qty, -1.0 if lp is None else lp, len(o), len(s), len(v), len(x))
-    return head + "\x1f".join((r.client_order_id, r.strategy_id, r.strategy_type, r.version,
+    body = head + "\x1f".join((r.client_order_id, r.strategy_id, r.strategy_type, r.version,
                                o, s, r.side._value_, r.order_type._value_, v, x)).encode()
+    # a stop's trigger, last (only a stop has one, and its order type is in the body)
+    return body if r.stop_price is None else body + b"\x1f" + repr(r.stop_price).encode()
 
 
 class TokenIssuer:

@@ -12,9 +12,12 @@ volatility bit for bit). In short:
 * an order submitted after bar t (at its close) is active from bar ``t + latency_bars``;
 * market orders fill at the active bar's open on the ask/bid plus square-root impact;
   limits fill only when the bar trades through them (plus the collar on the first tradable
-  bar); fills are capped at ``participation_rate × volume`` and the remainder is carried or
-  cancelled per the model; a symbol without a bar in the step is halted (reject or carry,
-  ``on_halt``); zero volume rejects;
+  bar); a stop triggers when the bar's high (buy) or low (sell) reaches ``stop_price`` and
+  then fills like a market order at the worse of the open and the stop (a gap fills at the
+  open), with impact, and the same collar on its stop price; fills are capped at
+  ``participation_rate × volume`` and the remainder is carried or cancelled per the model;
+  a symbol without a bar in the step is halted (reject or carry, ``on_halt``); zero volume
+  rejects;
 * each fill is charged commission and turnover penalty in cash, as the simulator does.
 
 Cancels are acknowledged ``cancel_ack_delay_bars`` bars after the request (0: at once); until
@@ -53,7 +56,7 @@ from torghut.sim import _kernel as k
 from torghut.sim.market import TrailingVol, arrival_mid, half_spread, quoted_spread
 
 EPS = k.EPS
-_KINDS = {OrderType.MARKET: k.MARKET, OrderType.LIMIT: k.LIMIT}
+_KINDS = {OrderType.MARKET: k.MARKET, OrderType.LIMIT: k.LIMIT, OrderType.STOP: k.STOP}
 
 
 @dataclass(slots=True)
@@ -64,7 +67,7 @@ class _Book:
     request: OrderRequest
     kind: int
     side: float
-    level: float  # limit price (NaN for market orders)
+    level: float  # limit or stop price (NaN for market orders)
     arrival: float  # arrival mid (NaN when unknown)
     active_from: int  # bar index
     submitted_at: datetime
@@ -365,7 +368,7 @@ class PaperAdapter:
         now = self._stamp(request.decision_ts)
         book = _Book(order_id=f"{self.name}-{len(self._books) + 1:06d}", request=request,
                      kind=_KINDS[request.order_type], side=float(request.side.sign),
-                     level=math.nan if request.limit_price is None else request.limit_price,
+                     level=_level(request),
                      arrival=arrival, active_from=active_from, submitted_at=now,
                      updated_at=now, qty=request.qty)
         self._books[book.order_id] = book
@@ -405,6 +408,13 @@ class PaperAdapter:
         if default is not None:
             return default
         raise RuntimeError("no time yet")  # pragma: no cover - every order has decision_ts
+
+
+def _level(request: OrderRequest) -> float:
+    """The price the kernel's touch rule compares the bar with: the stop's trigger, the
+    limit, or NaN for a market order."""
+    price = request.stop_price if request.order_type is OrderType.STOP else request.limit_price
+    return math.nan if price is None else price
 
 
 @dataclass(frozen=True, slots=True)
