@@ -73,24 +73,33 @@ def _approvals(rows: Rows) -> list[str]:
     return out
 
 
-def _runtime(rows: Rows) -> list[str]:
+def _runtime(rows: Rows, strategy_id: str | None) -> list[str]:
     out = ["## Runtime and operations", ""]
     out += _table(["session", "mode", "operator", "window", "config"],
                   ([s["id"], s["mode"], s["operator"],
                     f"{s['window_start']} .. {s['window_end']}", s["config_sha256"][:12]]
                    for s in rows.get("runtime_sessions", [])))
+    mine = [(s["id"], (s["summary"] or {}).get("strategies", {}).get(strategy_id))
+            for s in rows.get("runtime_sessions", [])]
+    out += _table(["session", "net PnL", "paper-vs-sim PnL divergence", "intent agreement",
+                   "orders", "fills", "slippage (bps)"],
+                  ([sid, m.get("net_pnl"), m.get("pnl_divergence"), m.get("intent_agreement"),
+                    m.get("orders"), m.get("fills"), m.get("slippage_bps")]
+                   for sid, m in mine if isinstance(m, dict)))
     codes: dict[str, int] = {}
     for r in rows.get("risk_decisions", []):
         codes[f"{r['action']} {r['code']}"] = codes.get(f"{r['action']} {r['code']}", 0) + 1
     out += ["Risk decisions by code:", "", *_table(["decision", "count"], sorted(codes.items()))]
     out += [f"Order events: {len(rows.get('order_events', []))}; fills: "
             f"{len(rows.get('fills', []))}.", ""]
+    out += ["Kill-switch events:", ""]
     out += _table(["kill switch", "action", "scope", "state", "trigger", "actor", "incident",
                    "at"],
                   ([k["id"], k["action"], k["scope"], k["state"], k["trigger"], k["actor"],
                     k["incident_id"], k["created_at"]]
                    for k in rows.get("kill_switch_events", [])))
     if rows.get("incidents"):
+        out += ["Incident history:", ""]
         out += _table(["incident row", "class", "severity", "status", "actor", "at", "summary"],
                       ([i["id"], i["incident_class"], i["severity"], i["status"], i["actor"],
                         i["created_at"], i["summary"]] for i in rows["incidents"]))
@@ -110,7 +119,7 @@ def render_report(meta: Mapping[str, Any], rows: Rows, head: Mapping[str, Any],
                   mapping: Mapping[str, Any], files: Sequence[tuple[str, str]],
                   missing: Sequence[str]) -> str:
     lines = [*_summary(meta, rows, head, missing), *_gates(rows), *_approvals(rows),
-             *_runtime(rows), *_controls(mapping), "## Files", "",
+             *_runtime(rows, meta.get("strategy_id")), *_controls(mapping), "## Files", "",
              "sha256 of every file written before this report (`manifest.json` lists every "
              "file, this one included).", ""]
     lines += _table(["file", "sha256"], ((path, f"`{digest}`") for path, digest in files))
