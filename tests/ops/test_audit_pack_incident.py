@@ -8,7 +8,10 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import text
+
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
+from tests.ledger.helpers import drop_guards
 from tests.support import assert_one_line_error, run_torghut
 from torghut.ledger import audit, open_ledger
 from torghut.ledger.models import Incident
@@ -64,3 +67,18 @@ def test_unknown_incident_is_bad_input(ledger_ws: Workspace, tmp_path: Path) -> 
                        "--out", str(tmp_path / "pack"))
     assert_one_line_error(proc, "--incident", "INC-404")
     assert not (tmp_path / "pack").exists()
+
+
+def test_a_row_edited_behind_the_ledgers_back_is_packed_and_flagged(
+        ledger_ws: Workspace, tmp_path: Path) -> None:  # noqa: F811
+    ws = ledger_ws
+    _incident(ws, "open", datetime.now(UTC))
+    with open_ledger(ws) as book:
+        drop_guards(book.engine, "incidents")
+        with book.engine.begin() as conn:
+            conn.execute(text("UPDATE incidents SET summary = 'nothing happened'"))
+        result = build_pack(ws, book, candidate=None, incident="INC-7", out=tmp_path / "p")
+    incidents = json.loads((result.path / L.table_file("incidents")).read_text())
+    assert incidents[0]["summary"] == "nothing happened"  # the ledger as it is
+    assert [(p.code, p.path) for p in check_pack(result.path).problems] == [
+        ("ROW_MODIFIED", f"{L.table_file('incidents')} id={incidents[0]['id']}")]
