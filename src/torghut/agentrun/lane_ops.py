@@ -24,7 +24,7 @@ from torghut.agentrun.keys import LAST_APPROVED, window_parts
 from torghut.contracts.gates import Target
 from torghut.contracts.research import MetricsBundle
 from torghut.errors import TorghutError
-from torghut.gitops.repo import MAIN, rev_parse
+from torghut.gitops.repo import MAIN, rev_parse, show
 from torghut.lanes import promotion
 from torghut.lanes.research import bundle_artifact, candidate_id
 from torghut.lanes.validation import evaluate_candidate, file_policy, gitops_policy
@@ -84,7 +84,7 @@ def shadow_paper_run(ctx: LaneContext) -> LaneOutcome:
 
     p = ctx.params
     app = str(p["gitopsPath"]).rstrip("/")
-    if rev_parse(ctx.ws.gitops_dir, f"{MAIN}:{app}") is None:
+    if show(ctx.ws.gitops_dir, f"{app}/kustomization.yaml", MAIN) is None:
         raise ContractFailure(f"no folder {app!r} on GitOps main",
                               field="spec.parameters.gitopsPath")
     patch = _patch(ctx)
