@@ -78,6 +78,7 @@ _TS_MIN: Final = -(2**63)
 _VWAP_WINDOW_SECONDS: Final = 300
 _DAILY: Final = "1d"  # on daily bars every bar is its own session
 _TRUSTED_VECTOR: Final = Trusted(FeatureVector)
+_INPUTS: Final = ("open", "high", "low", "close", "volume", "bid", "ask", "spread")
 
 # vol_realized_w60s needs two returns inside 60 s; no supported bar is that short.
 assert min(TIMEFRAME_SECONDS.values()) >= 60, "sub-minute bars need a vol_realized_w60s window"
@@ -221,11 +222,12 @@ class StreamingFeatureMapper:
         ``ts`` is a datetime (naive means UTC) or integer nanoseconds since the epoch; None
         for a number means absent (a None price makes the bar ``missing``).
         """
-        ts_ns = _ts_ns(ts)
-        values = self.update_values(
-            ts_ns, _as_float("open", open), _as_float("high", high), _as_float("low", low),
-            _as_float("close", close), _as_float("volume", volume), _as_float("bid", bid),
-            _as_float("ask", ask), _as_float("spread", spread))
+        ts_ns = ts if type(ts) is int else _ts_ns(ts)
+        prices = (open, high, low, close, volume, bid, ask, spread)
+        if not (type(open) is type(high) is type(low) is type(close) is type(volume)
+                is type(bid) is type(ask) is type(spread) is float):
+            prices = tuple(_as_float(name, v) for name, v in zip(_INPUTS, prices, strict=True))
+        values = self.update_values(ts_ns, *prices)
         # Every input was checked above (or in __init__) and the kernel computed the rest,
         # so the vector is built without re-validating it (5 µs a bar otherwise).
         fields: dict[str, Any] = dict(zip(FEATURE_FIELDS, [None if v != v else v

@@ -11,9 +11,9 @@ by catalog ``priority`` (lower first), then ``strategy_id``, so resolution is de
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from torghut.contracts import StrategyIntent
 
@@ -23,8 +23,9 @@ class ConflictPolicy(StrEnum):
     PRIORITY = "priority"
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
+    """One (strategy, symbol) target of a step (a NamedTuple: ~30 of them per step)."""
+
     strategy_id: str
     symbol: str
     exposure: float
@@ -55,26 +56,44 @@ class IntentAggregator:
         """This step's targets, ordered by symbol then precedence; clears the step."""
         by_symbol: dict[str, list[StrategyIntent]] = {}
         for intent in self._pending.values():
-            by_symbol.setdefault(intent.symbol, []).append(intent)
+            group = by_symbol.get(intent.symbol)
+            if group is None:
+                by_symbol[intent.symbol] = [intent]
+            else:
+                group.append(intent)
         self._pending = {}
         out: list[Target] = []
         for symbol in sorted(by_symbol):
-            ranked = sorted(by_symbol[symbol], key=self._rank)
-            out.extend(self._resolve(ranked))
+            ranked = by_symbol[symbol]
+            if len(ranked) > 1:
+                ranked.sort(key=self._rank)
+            self._resolve(ranked, out)
         return out
 
     def _rank(self, intent: StrategyIntent) -> tuple[int, str]:
         return self.priorities.get(intent.strategy_id, 1 << 30), intent.strategy_id
 
-    def _resolve(self, ranked: list[StrategyIntent]) -> list[Target]:
-        signs = {(i.target_exposure > 0) - (i.target_exposure < 0) for i in ranked}
-        conflict = 1 in signs and -1 in signs
-        self.conflicts += conflict
-        lead = next((i for i in ranked if i.target_exposure != 0), None)
-        out = []
+    def _resolve(self, ranked: list[StrategyIntent], out: list[Target]) -> None:
+        """Append one symbol's targets to ``out``, conflicts resolved by policy."""
+        long = short = False
+        lead = 0.0  # the highest-ranked non-zero target
         for i in ranked:
-            opposed = (conflict and lead is not None and self.policy is ConflictPolicy.PRIORITY
-                       and i.target_exposure * lead.target_exposure < 0)
-            out.append(Target(i.strategy_id, i.symbol, 0.0 if opposed else i.target_exposure,
-                              i.seq, i.event_ts, "CONFLICT_FLATTENED" if opposed else i.reason))
-        return out
+            x = i.target_exposure
+            if x > 0:
+                long = True
+            elif x < 0:
+                short = True
+            else:
+                continue
+            if lead == 0.0:
+                lead = x
+        conflict = long and short
+        self.conflicts += conflict
+        flatten = conflict and self.policy is ConflictPolicy.PRIORITY
+        for i in ranked:
+            x = i.target_exposure
+            if flatten and x * lead < 0:
+                out.append(Target(i.strategy_id, i.symbol, 0.0, i.seq, i.event_ts,
+                                  "CONFLICT_FLATTENED"))
+            else:
+                out.append(Target(i.strategy_id, i.symbol, x, i.seq, i.event_ts, i.reason))

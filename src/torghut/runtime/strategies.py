@@ -121,7 +121,7 @@ class StrategyRuntime:
         clock = time.perf_counter_ns
         for slot in self.slots:
             slot.events += 1
-            if not slot.breaker.allows(slot.events):
+            if slot.breaker.opened_at is not None and not slot.breaker.allows(slot.events):
                 continue
             start = clock()
             try:
