@@ -37,6 +37,7 @@ from torghut.contracts.orders import (
     kill_scope,
 )
 from torghut.contracts.runtime_config import RestrictedEntry, RuntimeConfig, StrategyLimits
+from torghut.contracts.trusted import Trusted
 from torghut.errors import TorghutError
 from torghut.risk.exposure import EPS, Exposure, ExposureBook
 from torghut.risk.overrides import OverrideBook, OverrideGrant
@@ -170,6 +171,7 @@ class _Ctx:
 
 
 _ACCEPTED = _Block(RiskCode.ACCEPTED, "", "")
+_TRUSTED_DECISION = Trusted(RiskDecision)
 Control = Callable[[OrderRequest, _Ctx], _Block | None]
 DAY = 86_400.0
 
@@ -282,20 +284,24 @@ class RiskChain:
     @staticmethod
     def _decision(request: OrderRequest, now: datetime, block: _Block,
                   approved: float) -> RiskDecision:
-        # Validated construction measured ~2 µs, cheaper than model_construct (~4 µs), so
-        # the one pydantic object of the hot path stays fully validated.
+        # Built unvalidated (Trusted, ~1 µs against ~3 µs validated): every value comes
+        # from the validated request, the caller's aware clock or the chain's own floats
+        # (``float()`` keeps an int from reaching the record as an int).
         if block.code is RiskCode.ACCEPTED:
             action = RiskAction.ACCEPT
         elif block.code is RiskCode.CLIPPED_POSITION:
             action = RiskAction.CLIP
         else:
             action = RiskAction.REJECT
-        return RiskDecision(client_order_id=request.client_order_id,
-                            strategy_id=request.strategy_id, symbol=request.symbol,
-                            action=action, code=block.code, control=block.control or None,
-                            limit_id=block.limit_id, message=block.message,
-                            requested_qty=request.qty, approved_qty=approved,
-                            observed=block.observed, threshold=block.threshold, at=now)
+        observed, threshold = block.observed, block.threshold
+        return _TRUSTED_DECISION.build({
+            "client_order_id": request.client_order_id, "strategy_id": request.strategy_id,
+            "symbol": request.symbol, "action": action, "code": block.code,
+            "control": block.control or None, "limit_id": block.limit_id,
+            "message": block.message, "requested_qty": request.qty,
+            "approved_qty": float(approved),
+            "observed": None if observed is None else float(observed),
+            "threshold": None if threshold is None else float(threshold), "at": now})
 
     # ----------------------------------------------------------------- controls
 
