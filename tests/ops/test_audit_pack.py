@@ -344,6 +344,8 @@ def test_cli_verify_exit_codes(built: tuple[Path, str], pack: Path, tmp_path: Pa
     ok = run_torghut("audit", "pack", "verify", str(built[0]))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "VERIFIED" in ok.stdout
+    as_json = json.loads(run_torghut("audit", "pack", "verify", str(built[0]), "--json").stdout)
+    assert as_json["ok"] is True and as_json["checked"]["signatures"] >= 5
     (pack / L.EVENTS).unlink()
     (pack / L.REPORT).write_text("edited")
     bad = run_torghut("audit", "pack", "verify", str(pack))
