@@ -5,14 +5,19 @@ random-walk bars, every step through the whole pipeline: paper adapter fills, ma
 kill-switch triggers, streaming features, plugins (sandboxed), aggregator, allocator,
 pre-trade risk chain, order firewall, ledger record buffering (the ledger write itself is
 excluded: it happens in batches off the decision path). Reports bar events per second and
-the per-step (event-to-decision) latency percentiles. The issue's targets: >= 20 k bar
-events/s and p99 event-to-decision <= 1 ms. Usage: ``python bench/runtime.py [--steps N]``.
+the event-to-decision latency: the wall time of each whole step, from the step's bars
+arriving to the last order decided for them (every bar of a step waits for the whole step,
+so that is each event's latency; nothing is divided by the number of symbols), over every
+step of the run. The issue's targets: >= 20 k bar events/s and p99 event-to-decision
+<= 1 ms; ``meets_target`` says whether both hold. The 1-minute load average is printed so a
+run on a busy machine can be recognised. Usage: ``python bench/runtime.py [--steps N]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from datetime import UTC, datetime, timedelta
@@ -30,6 +35,8 @@ from torghut.runtime.feed import ReplayFeed
 from torghut.strategies.registry import Registry
 
 STRATEGIES = {"tsmom": {"lookback": 20}, "mean-reversion": {}, "legacy-macd-rsi": {}}
+TARGET_EVENTS_PER_S = 20_000
+TARGET_P99_US = 1_000.0
 
 
 def bars(symbols: int, steps: int, seed: int = 7) -> pd.DataFrame:
@@ -74,18 +81,19 @@ def main() -> None:
     stats = engine.run()
     elapsed = time.perf_counter() - start
     per_step = np.asarray(stats.step_latency_ns) / 1e3
-    per_event = per_step / args.symbols
+    events_per_s = stats.events / elapsed
+    p50, p99 = (float(np.percentile(per_step, q)) for q in (50, 99))
     print(json.dumps({
         "benchmark": "runtime_chain", "plugins": len(STRATEGIES), "symbols": args.symbols,
         "steps": stats.steps, "bar_events": stats.events, "orders": stats.submitted,
         "fills": stats.fills, "rejects": dict(stats.rejects),
-        "events_per_s": round(stats.events / elapsed, 1),
-        "target_events_per_s": 20_000,
-        "step_latency_us": {"p50": round(float(np.percentile(per_step, 50)), 1),
-                            "p99": round(float(np.percentile(per_step, 99)), 1)},
-        "event_latency_us_amortised": {"p50": round(float(np.percentile(per_event, 50)), 1),
-                                       "p99": round(float(np.percentile(per_event, 99)), 1)},
-        "target_p99_event_to_decision_us": 1000,
+        "events_per_s": round(events_per_s, 1),
+        "event_to_decision_us": {"p50": round(p50, 1), "p99": round(p99, 1),
+                                 "max": round(float(per_step.max()), 1)},
+        "target": {"events_per_s": TARGET_EVENTS_PER_S,
+                   "p99_event_to_decision_us": TARGET_P99_US},
+        "meets_target": events_per_s >= TARGET_EVENTS_PER_S and p99 <= TARGET_P99_US,
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "python": platform.python_version(), "machine": platform.machine(),
     }, indent=2))
 
