@@ -16,7 +16,7 @@ $(STAMP): requirements-dev.lock requirements-build.lock pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	bash scripts/demo.sh $(DEMO_WS)
+	$(BIN)/torghut demo --workspace $(DEMO_WS)
 
 test: $(STAMP) lint typecheck unit
 

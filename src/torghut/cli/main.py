@@ -25,6 +25,7 @@ from torghut.cli import schemas as schemas_cli
 from torghut.cli import strategy as strategy_cli
 from torghut.cli.backtest import backtest
 from torghut.cli.common import JSON_OPTION, State, emit_json, err_console
+from torghut.cli.demo import demo
 from torghut.cli.serve import serve
 from torghut.errors import TorghutError
 from torghut.workspace import init_workspace
@@ -55,6 +56,7 @@ app.add_typer(agentrun_cli.app, name="agentrun")
 app.command("serve")(serve)
 app.command("signals")(strategy_cli.signals)
 app.command("backtest")(backtest)
+app.command("demo")(demo)
 
 
 def _version(value: bool) -> None:

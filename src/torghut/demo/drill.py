@@ -26,17 +26,19 @@ from torghut.governance import guard
 from torghut.governance.refusal import Refusal
 from torghut.governance.rights import Action
 from torghut.lanes import promotion
+from torghut.ledger import audit
 from torghut.ops import kill_switch as ops_kill
 from torghut.ops.conditions import desired_config_sha256
 from torghut.ops.drift import drift_check
 from torghut.ops.rollback import rollback
 from torghut.risk.kill_switch import KillBoard
-from torghut.runtime.config import ConfigReconciler
+from torghut.runtime.config import RUNTIME_ACTOR, ConfigReconciler
 from torghut.runtime.engine import Engine, EngineOptions
 from torghut.runtime.feed import ReplayFeed
 from torghut.runtime.firewall import CancelReport
 
 SCOPE = "firm"
+CANCELS_ACTION = "runtime.kill_switch.cancels"
 DRILL_REASON = "rollback drill: halt, cancel, freeze promotion, roll back"
 
 
@@ -111,6 +113,10 @@ def _halt_with_open_orders(ctx: DemoContext, incident: str) -> dict[str, Any]:
         engine.step(step)
     final: CancelReport = engine.firewall.cancel_progress(report)
     engine.records.flush(ledger)
+    with ledger.write() as session:  # the firewall's own report, as the runtime saw it
+        audit.append(session, RUNTIME_ACTOR, CANCELS_ACTION, f"session:{session_id}",
+                     {"scope": SCOPE, "incident_id": incident,
+                      **final.model_dump(mode="json")})
     return {"session_id": session_id, "requested": list(final.requested),
             "acknowledged": list(final.acknowledged), "pending": list(final.pending),
             "done": final.done, "rejected_while_halted": dict(engine.stats.rejects)}

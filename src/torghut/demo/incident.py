@@ -17,8 +17,10 @@ from torghut.ledger import Ledger, audit
 from torghut.ledger.models import Incident
 from torghut.workspace import Workspace
 
-DRILL_CLASS = "B"  # execution / risk control (plan-details "Incidents and kill switch")
-DRILL_SEVERITY = "high"
+# A planned drill is a runtime exercise (class C), not a failed risk control (class B: an
+# open class-B incident is itself a hard stop, which would hide the kill switch's).
+DRILL_CLASS = "C"
+DRILL_SEVERITY = "medium"
 
 
 def open_incident(ws: Workspace, ledger: Ledger, *, summary: str, as_identity: str) -> str:

@@ -26,6 +26,10 @@ PANEL = "demo-panel-1h"  # research + paper windows, one seeded panel
 RESEARCH = "demo-research-1h"  # its research window (a slice: the paper window is held out)
 NOISE = "demo-noise-1d"  # no edge at all: the overfit sweep's data
 EDGE_LOOKBACK = 140  # bars (20 sessions of 7 hourly bars)
+BARS_PER_YEAR = 252 * 7  # hourly bars on XNYS (tsmom annualises its volatility with it)
+# Volatility scaling as a cap only: the target is never binding, so the book holds a
+# constant 10 % leverage position per sign and does not rebalance on every bar.
+TSMOM_SIGN_ONLY = {"periods_per_year": BARS_PER_YEAR, "target_vol": 1.0, "max_leverage": 0.1}
 RESERVE = "tsmom-pair"  # passes Gate 1, signed off, kept back to show the promotion freeze
 OVERFIT = "macd-rsi-overfit"
 
@@ -37,7 +41,7 @@ class DemoPlan:
     name: str
     research_bars: int
     paper_bars: int
-    symbols: int = 4
+    symbols: int = 6  # two per promoted plugin: disjoint books, so paper == sim per plugin
     seed: int = 7
     planted_edge: float = 2.0
     noise_bars: int = 2000
@@ -60,22 +64,27 @@ class DemoPlan:
     def candidates(self) -> list[dict[str, Any]]:
         """Candidate specs (as a research agent writes them): >= 3 families + the overfit."""
         universe = symbol_names(self.symbols)
-        common = {"version": "1.0.0", "dataset": RESEARCH, "universe": universe,
+        common = {"version": "1.0.0", "dataset": RESEARCH,
                   "author": RESEARCH_AGENT, "split": self.split(),
                   "stress": ["spread_x2", "pessimistic_costs"], "seed": self.seed}
         return [
             {**common, "name": "tsmom-trend", "strategy_type": "tsmom",
-             "param_grid": {"lookback": [112, 140, 168]},
+             "universe": universe[0:2], "params": TSMOM_SIGN_ONLY,
+             "param_grid": {"lookback": [35, 70, 140, 280]},
              "hypothesis": "Trends persist over about twenty sessions (Moskowitz et al. 2012)."},
             {**common, "name": "sma-trend", "strategy_type": "sma_crossover",
-             "params": {"fast": 21}, "param_grid": {"slow": [70, 140, 280, 560]},
+             "universe": universe[2:4],
+             "params": {"fast": 21, "exposure": 0.25},
+             "param_grid": {"slow": [70, 140, 280, 560]},
              "hypothesis": "A fast/slow average crossover rides the same persistence."},
             {**common, "name": "donchian-breakout", "strategy_type": "vol_breakout",
+             "universe": universe[4:6],
+             "params": {"exposure": 0.25},
              "param_grid": {"entry_lookback": [70, 140, 280], "exit_lookback": [35, 70]},
              "hypothesis": "Donchian breakouts catch the start of persistent moves."},
-            {**common, "name": RESERVE, "strategy_type": "tsmom", "universe": universe[:2],
-             "param_grid": {"lookback": [112, 140, 168]},
-             "hypothesis": "The momentum edge holds on a two-symbol book too."},
+            {**common, "name": RESERVE, "strategy_type": "tsmom", "universe": universe[0:2],
+             "params": TSMOM_SIGN_ONLY, "param_grid": {"lookback": [140, 210]},
+             "hypothesis": "Slower momentum lookbacks on the same book."},
             {**common, "name": OVERFIT, "strategy_type": "legacy_macd_rsi",
              "dataset": NOISE, "universe": symbol_names(2),
              "split": {"kind": "expanding", "n_folds": 5, "test_bars": self.noise_bars // 8,
@@ -89,7 +98,7 @@ class DemoPlan:
 
 
 PLANS = {
-    "full": DemoPlan(name="full", research_bars=12_000, paper_bars=1_400),
-    "fast": DemoPlan(name="fast", research_bars=9_000, paper_bars=1_050, noise_bars=1_500,
+    "full": DemoPlan(name="full", research_bars=9_000, paper_bars=2_100),
+    "fast": DemoPlan(name="fast", research_bars=9_000, paper_bars=2_100, noise_bars=1_500,
                      bootstrap_reps=300),
 }

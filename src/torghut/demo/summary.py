@@ -8,6 +8,7 @@ from typing import Any
 from rich.table import Table
 from sqlalchemy import select
 
+from torghut.demo.drill import CANCELS_ACTION
 from torghut.demo.paper import BAD_ENTRY
 from torghut.demo.plan import APPROVER, IDENTITIES, OVERFIT, RESERVE
 from torghut.demo.promote import promoted_names
@@ -18,7 +19,6 @@ from torghut.governance.lifecycle import current_state
 from torghut.ledger import audit
 from torghut.ledger.models import (
     KillSwitchEvent,
-    OrderEvent,
     Promotion,
     PromotionDecision,
     PullRequest,
@@ -45,9 +45,6 @@ def criteria(ctx: DemoContext) -> dict[str, bool]:
         pr_events = list(s.scalars(select(PullRequestEvent)))
         kills = list(s.scalars(select(KillSwitchEvent).order_by(KillSwitchEvent.id)))
         drill = r["drill"]
-        cancels = list(s.scalars(select(OrderEvent).where(
-            OrderEvent.session_id == drill["cancels"]["session_id"],
-            OrderEvent.event.like("cancel%"))))
         chain_ok = audit.verify(s, ctx.ledger.artifacts).ok
     allowed = {(d.candidate_id, d.target) for d in decisions if d.allowed}
     families = {c["strategy_type"] for c in cands.values()
@@ -90,8 +87,9 @@ def criteria(ctx: DemoContext) -> dict[str, bool]:
             "paper_verified" in history[n] for n in promoted),
         "kill switch: engaged, open orders cancelled and acknowledged":
             any(k.action == "engage" and k.incident_id == incident for k in kills)
-            and bool(drill["cancels"]["requested"]) and drill["cancels"]["done"]
-            and len(cancels) >= len(drill["cancels"]["acknowledged"]) > 0,
+            and any(e.action == CANCELS_ACTION and e.payload["requested"]
+                    and set(e.payload["acknowledged"]) == set(e.payload["requested"])
+                    for e in events),
         "promotion frozen while engaged": bool(refused) and states[RESERVE] == "validated",
         "rollback to last approved config on main": _on_main(repo,
                                                               drill["rollback"]["commit"])

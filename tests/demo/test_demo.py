@@ -1,0 +1,219 @@
+"""`torghut demo --fast` end to end in a temporary workspace (SQLite ledger, real git).
+
+Every exit criterion is asserted by querying the ledger and the GitOps repo — never by
+reading what the demo printed — and a second run on the same workspace must resume (no
+step redone, no trial counted twice) with the audit chain still intact.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from sqlalchemy import func, select
+
+from torghut.demo import run_demo
+from torghut.demo.drill import CANCELS_ACTION
+from torghut.demo.paper import BAD_ENTRY
+from torghut.demo.plan import APPROVER, OPERATOR, OVERFIT, RESERVE
+from torghut.demo.runner import STEP_ACTION
+from torghut.demo.state import DEMO_DIR, STATE_FILE
+from torghut.errors import TorghutError
+from torghut.gitops.repo import git, is_ancestor
+from torghut.governance.identities import load_identities
+from torghut.governance.lifecycle import current_state
+from torghut.ledger import Ledger, audit, open_ledger
+from torghut.ledger.models import (
+    Candidate,
+    Incident,
+    KillSwitchEvent,
+    Promotion,
+    PromotionDecision,
+    PullRequest,
+    PullRequestEvent,
+    ResearchRun,
+    Trial,
+)
+from torghut.ops.audit_verify import verify_pack
+from torghut.ops.conditions import (
+    DRIFT_CHECKED_ACTION,
+    RUNTIME_APPLIED_ACTION,
+    desired_config_sha256,
+)
+from torghut.workspace import Workspace, init_workspace
+
+
+def _quiet() -> Console:
+    return Console(file=io.StringIO(), width=160)
+
+
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    root = tmp_path_factory.mktemp("demo") / "ws"
+    assert run_demo(root, plan="fast", console=_quiet()) is True
+    return Workspace.load(root)
+
+
+@pytest.fixture(scope="module")
+def book(demo_ws: Workspace) -> Ledger:
+    ledger = open_ledger(demo_ws)
+    yield ledger  # type: ignore[misc]
+    ledger.close()
+
+
+def _state(ws: Workspace) -> dict:
+    return json.loads((ws.root / DEMO_DIR / STATE_FILE).read_text())
+
+
+def _candidates(ws: Workspace) -> dict[str, dict]:
+    return _state(ws)["steps"]["research"]["result"]["candidates"]
+
+
+def _promoted(ws: Workspace) -> list[str]:
+    return [n for n, c in _candidates(ws).items() if c["allowed"] and n != RESERVE]
+
+
+def test_identities_on_main(demo_ws: Workspace) -> None:
+    ids = {i.name: i for i in load_identities(demo_ws.gitops_dir).identities}
+    assert {ids[n].kind.value for n in ("research-agent", "validation-agent",
+                                        "promotion-agent")} == {"agent"}
+    assert ids[APPROVER].kind.value == "human" and ids[OPERATOR].kind.value == "human"
+
+
+def test_gate1_passes_three_families_and_rejects_the_overfit_sweep(
+        demo_ws: Workspace, book: Ledger) -> None:
+    cands = _candidates(demo_ws)
+    with book.read() as s:
+        rows = s.execute(select(Candidate.strategy_type, PromotionDecision.allowed,
+                                PromotionDecision.reasons, Candidate.id)
+                         .join(PromotionDecision, PromotionDecision.candidate_id == Candidate.id)
+                         .where(PromotionDecision.target == "paper")).all()
+        overfit_trials = s.scalar(select(func.count()).select_from(Trial).where(
+            Trial.strategy_type == "legacy_macd_rsi"))
+    assert len({r.strategy_type for r in rows if r.allowed}) >= 3
+    overfit = [r for r in rows if r.id == cands[OVERFIT]["candidate_id"]]
+    assert overfit and not any(r.allowed for r in overfit)
+    codes = {c for r in overfit for c in r.reasons}
+    assert any(c.startswith("GATE1_DSR_") for c in codes)
+    assert any(c.startswith("GATE1_PBO_") for c in codes)
+    assert overfit_trials >= 50  # a large sweep, every trial recorded
+
+
+def test_promotions_are_codex_prs_approved_by_a_human_and_merged(
+        demo_ws: Workspace, book: Ledger) -> None:
+    repo = demo_ws.gitops_dir
+    cands = _candidates(demo_ws)
+    promoted = _promoted(demo_ws)
+    assert len(promoted) >= 3
+    with book.read() as s:
+        for name in promoted:
+            pr = s.scalars(select(PullRequest).where(
+                PullRequest.candidate_id == cands[name]["candidate_id"])).one()
+            assert pr.branch.startswith("codex/promote-")
+            assert git(repo, "rev-parse", f"refs/heads/{pr.branch}").strip() == pr.head_sha
+            events = list(s.scalars(select(PullRequestEvent).where(
+                PullRequestEvent.pull_request_id == pr.id)))
+            assert [e.actor for e in events if e.event == "approved"] == [APPROVER]
+            merged = [e.merge_sha for e in events if e.event == "merged"]
+            assert len(merged) == 1 and merged[0] and is_ancestor(repo, merged[0], "main")
+            parents = git(repo, "rev-list", "--parents", "-n", "1", merged[0]).split()
+            assert parents[2] == pr.head_sha  # a real merge commit of the approved head
+
+
+def test_lifecycle_states(demo_ws: Workspace, book: Ledger) -> None:
+    cands = _candidates(demo_ws)
+    with book.read() as s:
+        states = {n: current_state(s, c["candidate_id"]).value for n, c in cands.items()}
+        history = {n: [p.state for p in s.scalars(select(Promotion).where(
+            Promotion.candidate_id == c["candidate_id"]).order_by(Promotion.id))]
+            for n, c in cands.items()}
+    for name in _promoted(demo_ws):
+        assert history[name][:5] == ["validated", "pr_open", "approved", "paper",
+                                     "paper_verified"]
+    assert sorted(states[n] for n in _promoted(demo_ws)).count("rolled_back") == 1
+    assert states[RESERVE] == "validated" and states[OVERFIT] == "proposed"
+
+
+def test_bad_hand_edit_disabled_then_reverted(demo_ws: Workspace, book: Ledger) -> None:
+    with book.read() as s:
+        applied = [e for e in audit.log(s) if e.action == RUNTIME_APPLIED_ACTION]
+    bad = [x for e in applied for x in e.payload["entries"] if x["strategy_id"] == BAD_ENTRY]
+    assert bad and not bad[0]["enabled"] and "lookback" in bad[0]["reason"]
+    others = [x for e in applied if any(y["strategy_id"] == BAD_ENTRY
+                                        for y in e.payload["entries"])
+              for x in e.payload["entries"] if x["strategy_id"] in _promoted(demo_ws)]
+    assert others and all(x["enabled"] for x in others)  # only the bad entry went off
+    text = git(demo_ws.gitops_dir, "show", "main:apps/torghut/strategy-catalog.yaml")
+    assert BAD_ENTRY not in text
+
+
+def test_kill_switch_drill(demo_ws: Workspace, book: Ledger) -> None:
+    with book.read() as s:
+        kills = list(s.scalars(select(KillSwitchEvent).order_by(KillSwitchEvent.id)))
+        incidents = list(s.scalars(select(Incident).order_by(Incident.id)))
+        events = audit.log(s)
+    incident = incidents[0].incident_id
+    timeline = [i.status for i in incidents if i.incident_id == incident]
+    assert timeline[0] == "open" and "updated" in timeline and timeline[-1] == "closed"
+    engage = [k for k in kills if k.action == "engage" and k.trigger == "MANUAL"]
+    assert engage and engage[0].scope == "firm" and engage[0].state == "halted"
+    assert engage[0].incident_id == incident
+    assert kills[-1].action == "release" and kills[-1].incident_id == incident
+    assert kills[-1].reason and kills[-1].actor == OPERATOR
+    cancels = [e.payload for e in events if e.action == CANCELS_ACTION]
+    assert cancels and cancels[0]["requested"]
+    assert sorted(cancels[0]["acknowledged"]) == sorted(cancels[0]["requested"])
+    refused = [e.payload for e in events if e.action == "governance.refused"]
+    assert any(p["code"] == "HARD_STOP_KILL_SWITCH_ENGAGED" for p in refused)
+
+
+def test_rollback_converges_and_drift_is_clean(demo_ws: Workspace, book: Ledger) -> None:
+    repo = demo_ws.gitops_dir
+    trailers = git(repo, "log", "main", "--format=%(trailers:key=Torghut-Rollback,valueonly)")
+    assert trailers.strip()  # the rollback commit is on main
+    with book.read() as s:
+        events = audit.log(s)
+    applied = [e for e in events if e.action == RUNTIME_APPLIED_ACTION]
+    drift = [e for e in events if e.action == DRIFT_CHECKED_ACTION]
+    desired = desired_config_sha256(repo)
+    assert applied[-1].payload["config_sha256"] == desired
+    assert drift and drift[-1].payload["in_sync"] is True
+
+
+def test_audit_chain_reproductions_and_pack(demo_ws: Workspace, book: Ledger) -> None:
+    with book.read() as s:
+        assert audit.verify(s, book.artifacts).ok
+        events = audit.log(s)
+        decisions = s.scalar(select(func.count()).select_from(PromotionDecision).where(
+            PromotionDecision.id.not_in(select(PromotionDecision.id).where(
+                PromotionDecision.reasons.is_(None)))))
+    ok = [e for e in events if e.action == "ledger.reproduce.ok"]
+    assert ok and len(ok) == decisions
+    assert not [e for e in events if e.action.startswith("ledger.reproduce.")
+                and e.action != "ledger.reproduce.ok"]
+    pack = Path(_state(demo_ws)["steps"]["audit"]["result"]["pack"]["path"])
+    assert verify_pack(pack) == []
+
+
+def test_rerun_resumes_without_redoing_anything(demo_ws: Workspace, book: Ledger) -> None:
+    with book.read() as s:
+        runs = s.scalar(select(func.count()).select_from(ResearchRun))
+        steps = [e for e in audit.log(s) if e.action == STEP_ACTION]
+    assert run_demo(demo_ws.root, plan="fast", console=_quiet()) is True
+    with book.read() as s:
+        assert s.scalar(select(func.count()).select_from(ResearchRun)) == runs
+        assert [e for e in audit.log(s) if e.action == STEP_ACTION] == steps
+        assert audit.verify(s, book.artifacts).ok
+
+
+def test_other_flavour_or_foreign_workspace_is_refused(demo_ws: Workspace,
+                                                       tmp_path: Path) -> None:
+    with pytest.raises(TorghutError, match="fast"):
+        run_demo(demo_ws.root, plan="full", console=_quiet())
+    foreign = init_workspace(tmp_path / "mine")
+    with pytest.raises(TorghutError, match="did not create"):
+        run_demo(foreign.root, plan="fast", console=_quiet())
+    assert not (foreign.root / DEMO_DIR).exists()
