@@ -63,6 +63,11 @@ class IncidentChange:
     evidence_refs: tuple[str, ...] = ()
 
 
+def _ts(moment: datetime) -> str:
+    """ISO 8601 in UTC with ``Z``, as short as the moment allows (for people to read)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def subject(incident_id: str) -> str:
     return f"incident:{incident_id}"
 
@@ -97,8 +102,8 @@ def check_timeline(timeline: IncidentTimeline) -> IncidentTimeline:
         if moment is None:
             continue
         if previous is not None and moment < previous[1]:
-            raise TorghutError(f"{step} {audit.format_ts(moment)} is before {previous[0]} "
-                               f"{audit.format_ts(previous[1])}", field=f"timeline.{step}")
+            raise TorghutError(f"{step} {_ts(moment)} is before {previous[0]} "
+                               f"{_ts(previous[1])}", field=f"timeline.{step}")
         previous = (step, moment)
     return timeline
 
@@ -245,7 +250,7 @@ def open_incident(ws: Workspace, ledger: Ledger, *, incident_class: str, severit
         raise TorghutError("a summary is required", field="summary")
     detected = detected_at or at
     if detected > at:
-        raise TorghutError(f"detected_at {audit.format_ts(detected)} is in the future",
+        raise TorghutError(f"detected_at {_ts(detected)} is in the future",
                            field="timeline.detected_at")
     with ledger.read() as session:
         incident_id = next_incident_id(session, detected)
@@ -285,7 +290,7 @@ def _changed(session: Session, current: IncidentRecord, change: IncidentChange, 
         current.timeline.model_copy(update=change.timeline))
     for step, moment in change.timeline.items():
         if moment > note.at:
-            raise TorghutError(f"{step} {audit.format_ts(moment)} is in the future",
+            raise TorghutError(f"{step} {_ts(moment)} is in the future",
                                field=f"timeline.{step}")
     return IncidentRecord.model_validate({**current.model_dump(), **updates})
 
@@ -365,7 +370,7 @@ def _cell(value: object) -> str:
     if value is None or value == ():
         return "-"
     if isinstance(value, datetime):
-        return audit.format_ts(value)
+        return _ts(value)
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value)
     return str(value).replace("|", "\\|").replace("\n", " ")
