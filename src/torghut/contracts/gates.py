@@ -317,13 +317,27 @@ class RiskViolations(Contract):
 
 
 class LlmReliability(Contract):
-    """Advisory-path reliability on the versioned evaluation set (control AI-S1)."""
+    """Advisory-path reliability on the versioned evaluation set (control AI-S1).
 
-    schema_version: Literal["1.0"] = "1.0"
+    1.1 adds the rates measured over the policy's window of recorded advisory calls;
+    ``compared`` is ``None`` only in a 1.0 measurement (which judged no rates)."""
+
+    schema_version: Literal["1.0", "1.1"] = "1.1"
     advisory_stage: int = Field(ge=0, le=3, description="0 off, 1 shadow, 2 paper, 3 live")
     requests: int = Field(ge=0)
     error_ratio: float | None = Field(ge=0, le=1, description="None when no requests")
     latency_p95_ms: float | None = Field(ge=0, allow_inf_nan=False)
+    window_calls: int | None = Field(default=None, ge=1, description="Window size: the "
+                                     "newest recorded advisory calls measured")
+    schema_valid_rate: float | None = Field(default=None, ge=0, le=1, description="Calls "
+                                            "whose output passed the strict response schema")
+    timeout_ratio: float | None = Field(default=None, ge=0, le=1,
+                                        description="Calls that timed out")
+    compared: int | None = Field(default=None, ge=0, description="Calls with advice and a "
+                                 "deterministic outcome to compare it with")
+    agreement_rate: float | None = Field(default=None, ge=0, le=1, description="Share of "
+                                         "compared calls agreeing with the deterministic "
+                                         "outcome; None when none compared")
 
 
 class KillSwitchState(Contract):
@@ -488,13 +502,22 @@ class Gate4Policy(PolicySection):
 
 
 class HardStopPolicy(PolicySection):
-    """Thresholds of the hard-stop checks (the others are binary)."""
+    """Thresholds of the hard-stop checks (the others are binary); 1.1 adds the advisory
+    window and rates (a 1.0 file still reads, with the documented defaults)."""
 
-    schema_version: Literal["1.0"] = "1.0"
+    schema_version: Literal["1.0", "1.1"] = "1.1"
     max_llm_error_ratio: float = _f(0.10, "Max advisory-path error ratio", ge=0, le=1)
     max_llm_latency_p95_ms: float = _f(200.0, "Max advisory-path latency p95, ms", ge=0)
     min_llm_requests: int = Field(default=50, ge=1, description="Min evaluation requests for "
                                   "an enabled advisory path to be judged")
+    llm_window_calls: int = Field(default=200, ge=1, description="Window: the newest N "
+                                  "recorded advisory calls are measured")
+    min_llm_schema_valid_rate: float = _f(0.95, "Min share of advisory outputs passing the "
+                                          "strict response schema", ge=0, le=1)
+    max_llm_timeout_ratio: float = _f(0.05, "Max share of advisory calls timing out",
+                                      ge=0, le=1)
+    min_llm_agreement_rate: float = _f(0.80, "Min agreement of advice with the deterministic "
+                                       "outcome (gate verdict) it addresses", ge=0, le=1)
 
 
 class GatePolicy(PolicySection):

@@ -70,6 +70,14 @@ def check_llm(llm: LlmReliability, out: Findings, ctx: Context) -> None:
                 what="advisory error ratio")
     out.at_most("LLM_LATENCY_P95_MS", llm.latency_p95_ms, p.max_llm_latency_p95_ms,
                 what="advisory latency p95 (ms)")
+    if llm.compared is None:
+        return  # a 1.0 measurement carries no rates (AI-S1 rates came with 1.1)
+    out.at_least("LLM_SCHEMA_VALID_RATE", llm.schema_valid_rate, p.min_llm_schema_valid_rate,
+                 what="advisory schema-valid output rate")
+    out.at_most("LLM_TIMEOUT_RATIO", llm.timeout_ratio, p.max_llm_timeout_ratio,
+                what="advisory timeout ratio")
+    out.at_least("LLM_AGREEMENT_RATE", llm.agreement_rate, p.min_llm_agreement_rate,
+                 what="advisory agreement with the deterministic outcome")
 
 
 def check_kill_switch(kill: KillSwitchState, out: Findings, ctx: Context) -> None:

@@ -8,7 +8,7 @@ Each measurement reads the part that owns the fact — never a file someone wrot
 ``drift``       GitOps ``main`` versus the config the runtime last recorded applying
                 (``runtime.config.applied``) or a drift check last found (``ops.drift.checked``)
 ``risk``        execution/risk-control incidents (class B) still open in the ledger
-``llm``         the LLM advisory path's stage (off: Torghut ships none enabled)
+``llm``         the advisory stage on ``main`` and its recorded calls' reliability
 ``kill_switch`` the newest kill-switch event of every scope (latched, FIA-1)
 ==============  =================================================================
 
@@ -26,6 +26,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from torghut.advisory import config as advisory_config
+from torghut.advisory import records as advisory_records
 from torghut.contracts.gates import (
     ChainBreak,
     ConfigValidation,
@@ -74,7 +76,8 @@ def measure_hard_stops(ws: Workspace, ledger: Ledger, session: Session) -> Measu
     inputs = HardStopInputs(
         ledger=measure_ledger(session, ledger), config=config,
         drift=measure_drift(session, desired) if desired is not None else None,
-        risk=measure_risk(session), llm=measure_llm(), kill_switch=measure_kill_switch(session))
+        risk=measure_risk(session), llm=measure_llm(ws, session, absent),
+        kill_switch=measure_kill_switch(session))
     return Measured(inputs, absent)
 
 
@@ -144,9 +147,17 @@ def _severity(value: str) -> Severity:
     return Severity(value) if value in Severity.__members__.values() else Severity.HIGH
 
 
-def measure_llm() -> LlmReliability:
-    """Stage 0: no advisory path is enabled (control AI-M1: it could not act if it were)."""
-    return LlmReliability(advisory_stage=0, requests=0, error_ratio=None, latency_p95_ms=None)
+def measure_llm(ws: Workspace, session: Session, absent: dict[str, str]
+                ) -> LlmReliability | None:
+    """The advisory stage on ``main`` and the reliability of the newest recorded advisory
+    calls over the gate policy's window (control AI-R1); ``None`` (fail closed, reason in
+    ``absent``) when the advisory config or the policy on ``main`` does not parse."""
+    # control: AI-R1
+    try:
+        return advisory_records.measure(ws, session, advisory_config.load_config(ws))
+    except TorghutError as exc:
+        absent["hard_stops.llm"] = str(exc)
+        return None
 
 
 def measure_kill_switch(session: Session) -> KillSwitchState:
