@@ -1,7 +1,9 @@
-"""``torghut ops drift-check | config-snapshot | rollback`` (the operations lane)."""
+"""``torghut ops drift-check | config-snapshot | rollback | health | runbook`` (the
+operations lane)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -11,9 +13,11 @@ from torghut.fsutil import atomic_write_text
 from torghut.lanes import promotion
 from torghut.ledger import open_ledger
 from torghut.ops.drift import desired_config, drift_check
+from torghut.ops.health import DEFAULT_HEARTBEAT_AGE, Status, check_health
 from torghut.ops.rollback import rollback as do_rollback
 
-app = typer.Typer(help="Operations: drift checks against the runtime, rollback of main.",
+app = typer.Typer(help="Operations: health, runbooks, drift checks against the runtime, "
+                  "rollback of main.",
                   no_args_is_help=True)
 
 AS_OPTION = typer.Option(..., "--as", metavar="IDENTITY", show_default=False,
@@ -93,3 +97,30 @@ def rollback_cmd(
                   f"disabled: {', '.join(plan.disabled) or '-'}", markup=False)
     if done.rolled_back:
         console.print(f"  candidates rolled back: {', '.join(done.rolled_back)}", markup=False)
+
+
+_MARK = {Status.OK: "ok  ", Status.WARN: "WARN", Status.CRITICAL: "CRIT"}
+
+
+@app.command("health")
+def health_cmd(
+        ctx: typer.Context,
+        runtime: str | None = typer.Option(None, "--runtime", metavar="URL",
+                                           help="Also probe a running `torghut serve` "
+                                           "(URL/healthz and URL/api/status)."),
+        max_heartbeat_age: float = typer.Option(
+            DEFAULT_HEARTBEAT_AGE.total_seconds(), "--max-heartbeat-age", metavar="SECONDS",
+            min=0, help="Warn when the newest runtime heartbeat in the ledger is older."),
+        json_out: bool = JSON_OPTION) -> None:
+    """Ledger, audit chain, runtime, data freshness, drift, kill switch, open incidents.
+    Exit 0 all ok, 1 the worst finding is a warning, 3 something is critical."""
+    report = check_health(workspace(ctx), runtime_url=runtime,
+                          max_heartbeat_age=timedelta(seconds=max_heartbeat_age))
+    if json_out:
+        emit_json(report.to_json())
+    else:
+        for f in report.findings:
+            console.print(f"{_MARK[f.status]} {f.name:<12} {f.detail}", markup=False)
+        console.print(f"health: {report.worst.value}", markup=False)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
