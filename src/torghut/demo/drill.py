@@ -12,13 +12,13 @@ and the operator releases the kill switch with a reason and the incident id.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from torghut.contracts.orders import KillState
-from torghut.demo.incident import close_incident, open_incident, update_incident
 from torghut.demo.paper import reconcile
 from torghut.demo.plan import OPERATOR, PANEL, PROMOTION_AGENT, RESERVE
+from torghut.demo.promote import promoted_ids
 from torghut.demo.runner import DemoContext
 from torghut.errors import TorghutError
 from torghut.fsutil import atomic_write_text
@@ -30,6 +30,7 @@ from torghut.ledger import audit
 from torghut.ops import kill_switch as ops_kill
 from torghut.ops.conditions import desired_config_sha256
 from torghut.ops.drift import drift_check
+from torghut.ops.incidents import IncidentChange, close_incident, open_incident, update_incident
 from torghut.ops.rollback import rollback
 from torghut.risk.kill_switch import KillBoard
 from torghut.runtime.config import RUNTIME_ACTOR, ConfigReconciler
@@ -37,6 +38,9 @@ from torghut.runtime.engine import Engine, EngineOptions
 from torghut.runtime.feed import ReplayFeed
 from torghut.runtime.firewall import CancelReport
 
+# A planned drill is a runtime exercise (class C), not a failed risk control: an open
+# class-B incident is itself a promotion hard stop, which would hide the kill switch's.
+DRILL_CLASS, DRILL_SEVERITY = "C", "medium"
 SCOPE = "firm"
 CANCELS_ACTION = "runtime.kill_switch.cancels"
 DRILL_REASON = "rollback drill: halt, cancel, freeze promotion, roll back"
@@ -52,32 +56,29 @@ def drill_step(ctx: DemoContext) -> dict[str, Any]:
         return done[key]
 
     incident = once("incident", lambda: open_incident(
-        ctx.ws, ctx.ledger, summary="Drill: firm kill switch and rollback to the last "
-        "approved config", as_identity=OPERATOR))
+        ctx.ws, ctx.ledger, incident_class=DRILL_CLASS, severity=DRILL_SEVERITY,
+        summary="Drill: firm kill switch and rollback to the last approved config",
+        as_identity=OPERATOR, strategies=promoted_ids(ctx)).incident_id)
     ctx.say(f"incident {incident} opened")
     cancels = once("cancels", lambda: _halt_with_open_orders(ctx, incident))
     ctx.say(f"kill switch engaged (firm, halted): {len(cancels['requested'])} open orders, "
             f"{len(cancels['acknowledged'])} cancels acknowledged")
     frozen = once("frozen", lambda: _frozen(ctx))
     ctx.say(f"promotion frozen: proposing {RESERVE} refused with {frozen['code']}")
-    once("update_contained", lambda: update_incident(
-        ctx.ws, ctx.ledger, incident, note=f"contained: firm halted, "
-        f"{len(cancels['acknowledged'])} cancels acknowledged, promotion frozen",
-        as_identity=OPERATOR))
+    once("contained", lambda: _note(ctx, incident, "contained_at", "contained: firm halted, "
+                                    f"{len(cancels['acknowledged'])} cancels acknowledged, "
+                                    "promotion frozen"))
     rolled = once("rollback", lambda: _rollback(ctx))
     ctx.say(f"rolled back main to {rolled['target'][:12]} as {rolled['commit'][:12]} "
-            f"(rolled back: {', '.join(rolled['candidates']) or 'none'})")
+            f"(rolled back: {', '.join(c[:12] for c in rolled['candidates']) or 'none'})")
+    once("rolled_back", lambda: _note(ctx, incident, "rolled_back_at", "main rolled back to "
+                                      f"{rolled['target'][:12]} ({rolled['commit'][:12]})"))
     converged = once("converged", lambda: _converge(ctx))
     clean = "clean" if converged["in_sync"] else "DRIFT"
     ctx.say(f"runtime converged: applied {converged['applied'][:12]} == desired "
             f"{converged['desired'][:12]}; drift check {clean}")
-    once("update_recovered", lambda: update_incident(
-        ctx.ws, ctx.ledger, incident, note=f"recovered: main rolled back to "
-        f"{rolled['target'][:12]}, runtime converged, drift check clean", as_identity=OPERATOR))
     released = once("released", lambda: _release(ctx, incident))
-    once("closed", lambda: close_incident(ctx.ws, ctx.ledger, incident,
-                                          note="drill complete; kill switch released",
-                                          as_identity=OPERATOR))
+    once("closed", lambda: _close(ctx, incident, rolled))
     ctx.say(f"kill switch released ({released['reason']}); incident {incident} closed")
     return {"incident": incident, "cancels": cancels, "frozen": frozen, "rollback": rolled,
             "converged": converged, "released": released}
@@ -153,6 +154,27 @@ def _converge(ctx: DemoContext) -> dict[str, Any]:
     return {"applied": applied.config_sha256, "desired": desired, "commit": applied.commit,
             "in_sync": not result.differences, "snapshot": str(snapshot),
             "differences": [d.to_json() for d in result.differences]}
+
+
+def _note(ctx: DemoContext, incident: str, moment: str, text: str) -> str:
+    update_incident(ctx.ws, ctx.ledger, incident, IncidentChange(
+        timeline={moment: datetime.now(UTC)}), note=text, as_identity=OPERATOR)
+    return text
+
+
+def _close(ctx: DemoContext, incident: str, rolled: dict[str, Any]) -> str:
+    """Close with the recovery verified; the preventive action concerns the pull request
+    whose promotion the drill rolled back (it must be re-reviewed before it returns)."""
+    undone = rolled["undone_prs"]
+    text = "drill complete: runtime converged, drift check clean, kill switch released"
+    close_incident(ctx.ws, ctx.ledger, incident, IncidentChange(
+        root_cause="config_change",
+        root_cause_detail="drill: the newest promotion was treated as a bad config change",
+        preventive_action="re-review the rolled-back promotion before it is proposed again; "
+        "repeat the drill before Gate 4 (max drill age 72 h)",
+        preventive_pr=f"PR-{undone[0]}" if undone else None), note=text,
+        as_identity=OPERATOR)
+    return text
 
 
 def _release(ctx: DemoContext, incident: str) -> dict[str, Any]:

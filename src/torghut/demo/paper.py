@@ -143,9 +143,9 @@ def gates23_step(ctx: DemoContext) -> dict[str, Any]:
     candidates = ctx.state.steps["research"]["result"]["candidates"]
     out: dict[str, Any] = {}
     for name in promoted_names(ctx):
-        cid = candidates[name]["candidate_id"]
-        evidence = EvidenceFiles(paper=folder / f"paper-{name}.json",
-                                 tca=folder / f"tca-{name}.json")
+        cid, sid = candidates[name]["candidate_id"], candidates[name]["strategy_id"]
+        evidence = EvidenceFiles(paper=folder / f"paper-{sid}.json",
+                                 tca=folder / f"tca-{sid}.json")
         decision = _decide(ctx, cid, evidence)
         if decision["allowed"] and _state(ctx, cid) is State.PAPER:
             verify_paper(ctx.ws, ctx.ledger, cid, as_identity=VALIDATION_AGENT)

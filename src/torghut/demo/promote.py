@@ -29,6 +29,12 @@ def promoted_names(ctx: DemoContext) -> list[str]:
     return [name for name in passed(ctx) if name != RESERVE]
 
 
+def promoted_ids(ctx: DemoContext) -> list[str]:
+    """The catalog strategy ids (the candidate specs' names) of the promoted candidates."""
+    rows = ctx.state.steps["research"]["result"]["candidates"]
+    return [rows[name]["strategy_id"] for name in promoted_names(ctx)]
+
+
 def promote_step(ctx: DemoContext) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, row in passed(ctx).items():

@@ -1,7 +1,8 @@
 """Steps 3-4: research intake, research runs with every trial recorded, then Gate 1.
 
-Each candidate spec is written into the workspace as a research agent would hand it in and
-read back through the same loader ``torghut research run`` uses; each run is recorded in
+Each candidate comes in through a ``torghut-v3-research-intake-v1`` AgentRun executed as the
+research agent (bounded, signed, recorded, with its artifact bundle); the CandidateSpec it
+writes is read back through the same loader ``torghut research run`` uses; each run is recorded in
 the ledger (run, every trial, candidate, folds, stress, bundle) and judged by Gate 1 under
 the policy on GitOps ``main``. Both are idempotent: a spec whose candidate the ledger
 already holds is not run again (that would count its trials twice), and a candidate with a
@@ -16,10 +17,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from torghut.agentrun import execute_run, load_run
 from torghut.contracts.candidates import CandidateSpec
+from torghut.contracts.features import FEATURE_SCHEMA_VERSION
 from torghut.contracts.gates import Target
-from torghut.demo.plan import VALIDATION_AGENT
+from torghut.demo.plan import RESEARCH_AGENT, VALIDATION_AGENT
 from torghut.demo.runner import DemoContext
+from torghut.errors import TorghutError
 from torghut.lanes.research import candidate_id, record_run
 from torghut.lanes.validation import evaluate_candidate, gitops_policy
 from torghut.ledger.models import Candidate, PromotionDecision
@@ -29,28 +33,60 @@ from torghut.research.run import RunOptions, run_research
 from torghut.yamlio import dump_yaml
 
 INTAKE_DIR = "intake"
+INTAKE_SPEC = "torghut-v3-research-intake-v1"
+AGENT_REF = "codex"  # the agent the AgentRun names (spec.agentRef)
 
 
 def intake_step(ctx: DemoContext) -> dict[str, Any]:
-    """Write each candidate spec into ``demo/intake/`` and load it back, validated."""
-    # TODO(agentrun): once torghut.agentrun lands, write a torghut-v3-research-intake-v1
-    # AgentRun manifest per spec here and execute_run() it as research-agent instead.
+    """One ``torghut-v3-research-intake-v1`` AgentRun per candidate, executed as the
+    research agent: the lane writes the validated CandidateSpec into ``demo/intake/``."""
     folder = ctx.state.path.parent / INTAKE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    specs = {}
+    specs: dict[str, Any] = dict(ctx.state.scratch.get("intake", {}))
     for raw in ctx.plan.candidates():
-        path = folder / f"{raw['name']}.yaml"
-        path.write_text(dump_yaml(raw), encoding="utf-8")
-        spec = load_candidate(path)
-        grid = spec.param_grid or {}
-        trials = 1
-        for values in grid.values():
-            trials *= len(values)
-        specs[spec.name] = {"path": str(path), "spec_hash": spec.content_hash(),
-                            "strategy": spec.strategy_ref, "dataset": spec.dataset,
-                            "trials": trials}
-        ctx.say(f"{spec.name:17} {spec.strategy_ref:22} {trials:3} trials on {spec.dataset}")
+        name = raw["name"]
+        if name not in specs:
+            specs[name] = _intake(ctx, raw, folder)
+            ctx.state.note("intake", specs)
+        info = specs[name]
+        ctx.say(f"{name:17} → {info['spec_name']:24} {info['strategy']:22} "
+                f"{info['trials']:3} trials on {info['dataset']} (AgentRun {info['run']})")
     return {"specs": specs}
+
+
+def _intake(ctx: DemoContext, raw: dict[str, Any], folder: Path) -> dict[str, Any]:
+    run_name = f"demo-intake-{raw['name']}"
+    grid = {**{k: [v] for k, v in raw.get("params", {}).items()}, **raw["param_grid"]}
+    doc = {"apiVersion": "agents.proompteng.ai/v1alpha1", "kind": "AgentRun",
+           "metadata": {"name": run_name, "labels": {"lane": "research-intake",
+                                                      "stage": "demo"}},
+           "spec": {"agentRef": {"name": AGENT_REF}, "implementationSpecRef":
+                    {"name": INTAKE_SPEC}, "runtime": {"type": "workflow"},
+                    "ttlSecondsAfterFinished": 3600,
+                    "vcsPolicy": {"required": False, "mode": "none"},
+                    "parameters": {
+                        "researchPrompt": raw["hypothesis"], "universe": raw["universe"],
+                        "featureSchemaVersion": FEATURE_SCHEMA_VERSION,
+                        "outputPath": str(folder.relative_to(ctx.ws.root)),
+                        "strategyType": raw["strategy_type"], "dataset": raw["dataset"],
+                        "paramGrid": grid, "stress": raw["stress"], "split": raw["split"]},
+                    "workflow": {"steps": [{"name": "research-intake", "retries": 0,
+                                            "retryBackoffSeconds": 15,
+                                            "timeoutSeconds": 300}]}}}
+    path = ctx.state.path.parent / "agentruns" / f"{run_name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump_yaml(doc), encoding="utf-8")
+    result = execute_run(ctx.ws, ctx.ledger, load_run(path), as_identity=RESEARCH_AGENT)
+    if result.status != "succeeded":
+        raise TorghutError(f"intake run failed ({result.failure_class}): {result.failure}",
+                           file=path, field="spec.parameters")
+    spec_path = Path(result.outputs["spec_paths"][0])
+    spec = load_candidate(spec_path)
+    trials = 1
+    for values in (spec.param_grid or {}).values():
+        trials *= len(values)
+    return {"path": str(spec_path), "spec_name": spec.name, "spec_hash": spec.content_hash(),
+            "strategy": spec.strategy_ref, "dataset": spec.dataset, "trials": trials,
+            "run": run_name, "bundle": str(result.bundle_dir)}
 
 
 def research_step(ctx: DemoContext) -> dict[str, Any]:
@@ -62,6 +98,7 @@ def research_step(ctx: DemoContext) -> dict[str, Any]:
         cid = _recorded(ctx, spec) or _run(ctx, spec)
         decision = _gate1(ctx, cid)
         out[name] = {"candidate_id": cid, "strategy": spec.strategy_ref,
+                     "strategy_id": spec.name,
                      "strategy_type": spec.strategy_type, **decision}
         verdict = "PASS" if decision["allowed"] else "REJECT"
         codes = ", ".join(decision["reason_codes"]) or "-"

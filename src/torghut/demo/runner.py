@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from torghut.contracts.base import canonical_json, sha256_text
 from torghut.demo.plan import DemoPlan
 from torghut.demo.state import DemoState
+from torghut.faults import failpoint
 from torghut.ledger import Ledger, audit, open_ledger
 from torghut.research.run import ProgressFactory
 from torghut.workspace import Workspace
@@ -104,6 +105,7 @@ def run_steps(ctx: DemoContext, steps: list[Step]) -> dict[str, dict[str, Any]]:
         with _bars(ctx):
             result = step.run(ctx)
         seconds = time.perf_counter() - start
+        failpoint(f"demo.{step.key}.before_record")  # crash tests: done but not recorded
         _record(ctx, step.key, result)
         ctx.state.complete(step.key, result, seconds)
         ctx.timings[step.key] = seconds

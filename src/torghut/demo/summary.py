@@ -11,7 +11,7 @@ from sqlalchemy import select
 from torghut.demo.drill import CANCELS_ACTION
 from torghut.demo.paper import BAD_ENTRY
 from torghut.demo.plan import APPROVER, IDENTITIES, OVERFIT, RESERVE
-from torghut.demo.promote import promoted_names
+from torghut.demo.promote import promoted_ids, promoted_names
 from torghut.demo.runner import DemoContext
 from torghut.gitops.repo import MAIN, git, is_ancestor
 from torghut.governance.identities import load_identities
@@ -82,7 +82,7 @@ def criteria(ctx: DemoContext) -> dict[str, bool]:
                 for x in e.payload.get("entries", [])) for e in applied)
             and _on_main(repo, r["runtime"]["revert_sha"]),
         "paper session ran every promoted plugin at once":
-            set(promoted) <= set(r["runtime"]["session"]["strategies"]),
+            set(promoted_ids(ctx)) <= set(r["runtime"]["session"]["strategies"]),
         "Gates 2+3 → paper_verified for every promoted plugin": all(
             "paper_verified" in history[n] for n in promoted),
         "kill switch: engaged, open orders cancelled and acknowledged":
@@ -134,8 +134,10 @@ def render(ctx: DemoContext, checks: dict[str, bool]) -> None:
     with ctx.ledger.read() as s:
         states = {n: current_state(s, c["candidate_id"]).value for n, c in cands.items()}
     for name, c in cands.items():
-        p, v, m = proms.get(name, {}), verified.get(name, {}), session.get(name, {})
-        t.add_row(name, c["strategy"], "pass" if c["allowed"] else "reject",
+        p, v = proms.get(name, {}), verified.get(name, {})
+        m = session.get(c["strategy_id"], {})
+        t.add_row(f"{name} ({c['strategy_id']})", c["strategy"],
+                  "pass" if c["allowed"] else "reject",
                   ", ".join(c["reason_codes"])[:60] or "-",
                   f"#{p['pr_id']} {p['branch']}" if p.get("pr_id") else "-",
                   ("pass" if v.get("allowed") else "fail") if v else "-", states[name],
