@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from torghut.contracts.orders import OrderRequest, OrderType, Side
 from torghut.contracts.runtime_config import RuntimeConfig, StrategyLimits
@@ -52,9 +52,9 @@ class AllocationCode(StrEnum):
     INVALID_TARGET = "INVALID_TARGET"
 
 
-@dataclass(frozen=True, slots=True)
-class Allocation:
-    """The outcome for one (strategy, symbol) target."""
+class Allocation(NamedTuple):
+    """The outcome for one (strategy, symbol) target (a NamedTuple: immutable and cheap to
+    build, one per target per step)."""
 
     strategy_id: str
     symbol: str
@@ -68,8 +68,7 @@ class Allocation:
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
+class _Target(NamedTuple):
     strategy_id: str
     symbol: str
     exposure: float
@@ -212,13 +211,13 @@ class Allocator:
             delta = math.copysign(max_qty, delta)
             clipped = (*clipped, AllocationCode.CLIPPED_ORDER_VALUE)
         if abs(delta) < self.min_qty or delta == 0.0:
-            return replace(base, code=AllocationCode.BELOW_MIN_QTY, clipped_by=clipped,
-                           message=f"delta {target_qty - current:g} rounds below the "
-                           f"minimum {self.min_qty:g}")
+            return base._replace(code=AllocationCode.BELOW_MIN_QTY, clipped_by=clipped,
+                                 message=f"delta {target_qty - current:g} rounds below the "
+                                 f"minimum {self.min_qty:g}")
         orders = tuple(self._request(t, side_qty, reduces, mid, now, reference_ts)
                        for side_qty, reduces in self._legs(current, delta))
-        return replace(base, code=clipped[-1] if clipped else AllocationCode.ORDERED,
-                       clipped_by=clipped, orders=orders)
+        return base._replace(code=clipped[-1] if clipped else AllocationCode.ORDERED,
+                             clipped_by=clipped, orders=orders)
 
     def _legs(self, current: float, delta: float) -> list[tuple[float, bool]]:
         """(signed qty, reduces_exposure) per order; a crossing order becomes two."""

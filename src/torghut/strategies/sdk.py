@@ -271,11 +271,16 @@ class RuleStrategy(ABC, Generic[P]):
         if sym is None:
             sym = ctx.local[fv.symbol] = _SymbolState(
                 [float(v) for v in self.initial_state(ctx.params)])  # type: ignore[arg-type]
-        skip = event_skip(fv, self.features, ctx.max_staleness_ms)
-        if skip is not None:
-            ctx.record_skip(fv, *skip)
-            return None
-        x = tuple([getattr(fv, name) for name in self.features])
+        values = fv.__dict__
+        x = tuple([values[name] for name in self.features])
+        flag = values["signal_quality_flag"]
+        if not ((flag is SignalQuality.OK or flag is SignalQuality.WARMUP)
+                and values["staleness_ms"] <= ctx.max_staleness_ms
+                and None not in x and all(map(math.isfinite, x))):
+            skip = event_skip(fv, self.features, ctx.max_staleness_ms)  # the reason
+            if skip is not None:
+                ctx.record_skip(fv, *skip)
+                return None
         target = self.rule(sym.state, x, derived.p)
         sym.seen += 1
         if sym.seen <= derived.warmup:
