@@ -53,9 +53,10 @@ RESPONSE_MODELS: dict[Task, type[Answer]] = {
     Task.REVIEW_RATIONALE: RationaleReview,
 }
 
-#: Outcomes per task. A summary says pass/fail like a gate; a review allows (pass-through)
-#: or denies (veto) like a decision; a proposal changes nothing (pass-through) or adjusts.
-OUTCOMES: dict[Task, tuple[str, ...]] = {
+#: Outcomes per task as (when the gates allow, when they deny). A summary says pass/fail
+#: like a gate; a review allows (pass-through) or denies (veto) like a decision; a proposal
+#: changes nothing (pass-through) or adjusts.
+OUTCOMES: dict[Task, tuple[str, str]] = {
     Task.SUMMARISE_EVIDENCE: ("pass", "fail"),
     Task.PROPOSE_PARAM_DELTAS: ("pass_through", "adjust"),
     Task.REVIEW_RATIONALE: ("allow", "deny"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from torghut import __version__
+from torghut.cli import advisory as advisory_cli
 from torghut.cli import agentrun as agentrun_cli
 from torghut.cli import audit as audit_cli
 from torghut.cli import config as config_cli
@@ -53,6 +54,7 @@ app.add_typer(ops_cli.app, name="ops")
 app.add_typer(incident_cli.app, name="incident")
 app.add_typer(paper_cli.app, name="paper")
 app.add_typer(agentrun_cli.app, name="agentrun")
+app.add_typer(advisory_cli.app, name="advisory")
 app.command("serve")(serve)
 app.command("signals")(strategy_cli.signals)
 app.command("backtest")(backtest)
