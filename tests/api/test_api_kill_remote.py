@@ -6,37 +6,24 @@ refused. SQLite, and PostgreSQL when ``$TORGHUT_TEST_POSTGRES_URL`` is set."""
 from __future__ import annotations
 
 import shutil
-from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from tests.api.api_helpers import client_for, commit_main
+from tests.api.test_api_kill_switch import _kill_rows as _rows
+from tests.api.test_api_kill_switch import _post
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401 (fixtures)
 from torghut.api import kill
-from torghut.contracts.governance import SignedAction
 from torghut.errors import TorghutError
 from torghut.governance import guard
 from torghut.governance.identities import IDENTITIES_PATH
 from torghut.governance.refusal import Refusal
 from torghut.ledger import audit, open_ledger
-from torghut.ledger.models import KillSwitchEvent
 from torghut.ops import kill_switch
 from torghut.workspace import Workspace
 
 AGENT_OPS = ("- name: research-agent\n  kind: agent\n  roles: [research]",
              "- name: research-agent\n  kind: agent\n  roles: [research, operations]")
-
-
-def _post(client: TestClient, body: SignedAction | dict[str, Any]) -> Any:
-    raw = body.model_dump(mode="json") if isinstance(body, SignedAction) else body
-    return client.post("/api/kill-switch", json=raw)
-
-
-def _rows(ws: Workspace) -> list[KillSwitchEvent]:
-    with open_ledger(ws) as ledger, ledger.read() as session:
-        return list(session.scalars(select(KillSwitchEvent).order_by(KillSwitchEvent.id)))
 
 
 def _refused(ws: Workspace) -> list[str]:

@@ -69,12 +69,14 @@ def _stop_orders(bars: pd.DataFrame, seed: int = 7, n: int = 90) -> pd.DataFrame
         "limit_price": np.nan, "stop_price": pick["close"].to_numpy() * (1 + sign * offset)})
 
 
+CAPPED = {"model_id": "stops", "remainder": "cancel", "participation_rate": 0.1,
+          "collar_pct": 0.02}
+
+
 @pytest.mark.parametrize(("execution", "costs"), [
-    (get_execution_model("exec-v1"), get_cost_model("costs-pessimistic")),
-    (get_execution_model("exec-v1").model_copy(update={
-        "model_id": "x", "remainder": "cancel", "on_halt": "carry", "latency_bars": 2,
-        "participation_rate": 0.05, "collar_pct": 0.02, "spread_source": "model"}),
-     get_cost_model("costs-v1")),
+    (get_execution_model("exec-v1"), get_cost_model("costs-v1")),
+    (get_execution_model("exec-v1").model_copy(update=CAPPED),
+     get_cost_model("costs-pessimistic")),
 ])
 def test_paper_stops_fill_like_the_simulator(execution: ExecutionModel,
                                              costs: CostModel) -> None:
