@@ -84,5 +84,6 @@ def failure_code(exc: BaseException) -> str:
 
 
 def failure_message(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    """The first line of the failure (a refusal's message without its code)."""
+    text = (exc.message if isinstance(exc, Refusal) else str(exc)).strip().splitlines()
     return text[0] if text else type(exc).__name__
