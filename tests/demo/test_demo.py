@@ -143,10 +143,11 @@ def test_bad_hand_edit_disabled_then_reverted(demo_ws: Workspace, book: Ledger) 
     with book.read() as s:
         applied = [e for e in audit.log(s) if e.action == RUNTIME_APPLIED_ACTION]
     bad = [x for e in applied for x in e.payload["entries"] if x["strategy_id"] == BAD_ENTRY]
+    ids = {_candidates(demo_ws)[n]["strategy_id"] for n in _promoted(demo_ws)}
     assert bad and not bad[0]["enabled"] and "lookback" in bad[0]["reason"]
     others = [x for e in applied if any(y["strategy_id"] == BAD_ENTRY
                                         for y in e.payload["entries"])
-              for x in e.payload["entries"] if x["strategy_id"] in _promoted(demo_ws)]
+              for x in e.payload["entries"] if x["strategy_id"] in ids]
     assert others and all(x["enabled"] for x in others)  # only the bad entry went off
     text = git(demo_ws.gitops_dir, "show", "main:apps/torghut/strategy-catalog.yaml")
     assert BAD_ENTRY not in text

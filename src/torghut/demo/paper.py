@@ -10,13 +10,12 @@ and keeps running the others; the edit is then reverted by another commit on ``m
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from torghut.contracts.gates import Target
+from torghut.demo.decisions import candidate_state, decide
 from torghut.demo.plan import PANEL, VALIDATION_AGENT
 from torghut.demo.promote import promoted_names
 from torghut.demo.runner import DemoContext
@@ -35,11 +34,11 @@ from torghut.gitops.repo import (
 )
 from torghut.gitops.runtime_config import RUNTIME_CONFIG_PATH
 from torghut.governance import guard
-from torghut.governance.lifecycle import State, check_forward, current_state, transition
+from torghut.governance.lifecycle import State, check_forward, transition
 from torghut.governance.rights import Action
-from torghut.lanes.validation import EvidenceFiles, evaluate_candidate, gitops_policy
+from torghut.lanes.validation import EvidenceFiles, gitops_policy
 from torghut.ledger import Ledger
-from torghut.ledger.models import PromotionDecision, RuntimeSession
+from torghut.ledger.models import RuntimeSession
 from torghut.runtime.config import AppliedConfig, AppliedRecorder, ConfigReconciler
 from torghut.runtime.session import SessionRequest, run_session
 from torghut.workspace import Workspace
@@ -146,37 +145,15 @@ def gates23_step(ctx: DemoContext) -> dict[str, Any]:
         cid, sid = candidates[name]["candidate_id"], candidates[name]["strategy_id"]
         evidence = EvidenceFiles(paper=folder / f"paper-{sid}.json",
                                  tca=folder / f"tca-{sid}.json")
-        decision = _decide(ctx, cid, evidence)
-        if decision["allowed"] and _state(ctx, cid) is State.PAPER:
+        decision = decide(ctx, cid, Target.PAPER_VERIFIED, evidence)
+        if decision["allowed"] and candidate_state(ctx, cid) is State.PAPER:
             verify_paper(ctx.ws, ctx.ledger, cid, as_identity=VALIDATION_AGENT)
-        out[name] = {"candidate_id": cid, **decision, "state": _state(ctx, cid).value,
+        out[name] = {"candidate_id": cid, **decision, "state": candidate_state(ctx, cid).value,
                      "paper_evidence": str(evidence.paper), "tca_evidence": str(evidence.tca)}
         codes = ", ".join(decision["reason_codes"]) or "-"
         ctx.say(f"Gates 2+3 {name:14} {'PASS' if decision['allowed'] else 'FAIL':5} "
                 f"→ {out[name]['state']:15} {codes}")
     return {"verified": out}
-
-
-def _decide(ctx: DemoContext, cid: str, evidence: EvidenceFiles) -> dict[str, Any]:
-    with ctx.ledger.read() as session:
-        row = session.scalars(select(PromotionDecision).where(
-            PromotionDecision.candidate_id == cid,
-            PromotionDecision.target == Target.PAPER_VERIFIED.value)
-            .order_by(PromotionDecision.decided_at.desc()).limit(1)).first()
-        if row is not None:
-            return {"decision_id": row.id, "allowed": row.allowed,
-                    "reason_codes": [str(r) for r in row.reasons]}
-    decided = evaluate_candidate(ctx.ws, ctx.ledger, cid, Target.PAPER_VERIFIED,
-                                 gitops_policy(ctx.ws).policy, now=datetime.now(UTC),
-                                 actor=VALIDATION_AGENT, evidence=evidence, sign=True)
-    return {"decision_id": decided.decision_id,
-            "allowed": decided.report.decision.value == "allow",
-            "reason_codes": list(decided.report.reason_codes)}
-
-
-def _state(ctx: DemoContext, cid: str) -> State:
-    with ctx.ledger.read() as session:
-        return current_state(session, cid)
 
 
 def verify_paper(ws: Workspace, ledger: Ledger, candidate_id: str, *,

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from torghut.demo.decisions import candidate_state
 from torghut.demo.plan import APPROVER, PROMOTION_AGENT, RESERVE, VALIDATION_AGENT
 from torghut.demo.runner import DemoContext
-from torghut.governance.lifecycle import State, current_state
+from torghut.governance.lifecycle import State
 from torghut.lanes import promotion
 from torghut.ledger.models import PullRequest, PullRequestEvent
 
@@ -40,20 +41,15 @@ def promote_step(ctx: DemoContext) -> dict[str, Any]:
     for name, row in passed(ctx).items():
         cid = row["candidate_id"]
         last = RESERVE if name == RESERVE else None
-        while (state := _state(ctx, cid)) is not State.PAPER and _advance(ctx, cid, state,
+        while (state := candidate_state(ctx, cid)) is not State.PAPER and _advance(ctx, cid, state,
                                                                           hold=last):
             pass
-        out[name] = {"candidate_id": cid, "state": _state(ctx, cid).value, **_pr(ctx, cid)}
+        out[name] = {"candidate_id": cid, "state": candidate_state(ctx, cid).value, **_pr(ctx, cid)}
         pr = out[name].get("pr_id")
         ctx.say(f"{name:17} → {out[name]['state']:9}"
                 + (f" PR #{pr} {out[name]['branch']} merged as {out[name]['merge_sha'][:12]}"
                    if pr else " (held back: signed off, not proposed)"))
     return {"promotions": out}
-
-
-def _state(ctx: DemoContext, cid: str) -> State:
-    with ctx.ledger.read() as session:
-        return current_state(session, cid)
 
 
 def _advance(ctx: DemoContext, cid: str, state: State, *, hold: str | None) -> bool:

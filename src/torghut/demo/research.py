@@ -11,7 +11,6 @@ recorded ``paper`` decision is not judged again.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,12 @@ from torghut.agentrun import execute_run, load_run
 from torghut.contracts.candidates import CandidateSpec
 from torghut.contracts.features import FEATURE_SCHEMA_VERSION
 from torghut.contracts.gates import Target
-from torghut.demo.plan import RESEARCH_AGENT, VALIDATION_AGENT
+from torghut.demo.decisions import decide
+from torghut.demo.plan import RESEARCH_AGENT
 from torghut.demo.runner import DemoContext
 from torghut.errors import TorghutError
 from torghut.lanes.research import candidate_id, record_run
-from torghut.lanes.validation import evaluate_candidate, gitops_policy
-from torghut.ledger.models import Candidate, PromotionDecision
+from torghut.ledger.models import Candidate
 from torghut.research.bundle import default_output, write_run
 from torghut.research.candidate import load_candidate
 from torghut.research.run import RunOptions, run_research
@@ -96,7 +95,7 @@ def research_step(ctx: DemoContext) -> dict[str, Any]:
     for name, info in specs.items():
         spec = load_candidate(Path(info["path"]))
         cid = _recorded(ctx, spec) or _run(ctx, spec)
-        decision = _gate1(ctx, cid)
+        decision = decide(ctx, cid, Target.PAPER)
         out[name] = {"candidate_id": cid, "strategy": spec.strategy_ref,
                      "strategy_id": spec.name,
                      "strategy_type": spec.strategy_type, **decision}
@@ -124,22 +123,6 @@ def _run(ctx: DemoContext, spec: CandidateSpec) -> str:
             f"{_fmt(s.oos.sharpe_annual)}, DSR {_fmt(s.dsr)}, "
             f"PBO {_fmt(s.pbo.pbo if s.pbo else None)}")
     return candidate_id(run_id, b)
-
-
-def _gate1(ctx: DemoContext, cid: str) -> dict[str, Any]:
-    with ctx.ledger.read() as session:
-        row = session.scalars(select(PromotionDecision).where(
-            PromotionDecision.candidate_id == cid, PromotionDecision.target == "paper")
-            .order_by(PromotionDecision.decided_at.desc()).limit(1)).first()
-        if row is not None:
-            return {"decision_id": row.id, "allowed": row.allowed,
-                    "reason_codes": [str(r) for r in row.reasons]}
-    decided = evaluate_candidate(ctx.ws, ctx.ledger, cid, Target.PAPER,
-                                 gitops_policy(ctx.ws).policy, now=datetime.now(UTC),
-                                 actor=VALIDATION_AGENT, sign=True)
-    return {"decision_id": decided.decision_id,
-            "allowed": decided.report.decision.value == "allow",
-            "reason_codes": list(decided.report.reason_codes)}
 
 
 def _fmt(value: float | None) -> str:
