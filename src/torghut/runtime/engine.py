@@ -231,11 +231,12 @@ class Engine:
     # ------------------------------------------------------------------ kill switch
 
     def _check_triggers(self, step: Step) -> None:
-        fired = list(self.monitor.on_equity(step.ts, self._firm_equity))
+        now = self._now()  # step.ts, converted once per step
+        fired = list(self.monitor.on_equity(now, self._firm_equity))
         for bar in step.bars:
-            fired += self.monitor.on_bar(bar.symbol, step.ts, bar.ts)
+            fired += self.monitor.on_bar(bar.symbol, now, bar.ts)
         if getattr(self.feed, "live", False):  # a replay's clock is its data: no gaps
-            fired += self.monitor.on_heartbeat("feed", step.ts)
+            fired += self.monitor.on_heartbeat("feed", now)
         for trip in self.chain.drain_trips():
             fired += self.monitor.on_trip(trip)
         if fired:
@@ -319,7 +320,7 @@ class Engine:
         mids = {s: b.mid for s, b in bars.items()}  # the sim's arrival mid
         allocations = self.allocator.allocate(targets, prices=prices,
                                               positions=self._working_positions(),
-                                              now=step.ts, reference_ts=step.ts,
+                                              now=self._now(), reference_ts=self._now(),
                                               references=mids)
         for allocation in allocations:
             for request in allocation.orders:
@@ -335,7 +336,8 @@ class Engine:
 
     def _submit(self, request: OrderRequest, step: Step, *, halted: bool) -> None:
         self.stats.requests += 1
-        verdict = self.chain.check(request, now=step.ts, halted=halted)
+        now = self._now()
+        verdict = self.chain.check(request, now=now, halted=halted)
         decision = verdict.decision
         self.records.decision(decision)
         if self.telemetry is not None:
@@ -354,7 +356,7 @@ class Engine:
         track.ordered_qty += send.qty
         if ack.order is not None:
             self._track_order(ack.order)
-            self.records.order(ack.order, "submitted", code=ack.code.value, ts=step.ts)
+            self.records.order(ack.order, "submitted", code=ack.code.value, ts=now)
         if ack.ok:
             self.stats.submitted += 1
         else:
