@@ -29,6 +29,7 @@ from torghut.fsutil import file_sha256
 from torghut.gitops.repo import MAIN, branch_exists, git, rev_parse, show
 from torghut.governance.refusal import Refusal
 from torghut.lanes import promotion
+from torghut.ops.incidents import find_incident, open_incident
 from torghut.ledger import Ledger, audit, open_ledger
 from torghut.workspace import Workspace, init_workspace
 
@@ -142,11 +143,17 @@ def test_every_spec_executes_its_lane_end_to_end(aws: Workspace, tmp_path: Path)
         assert "SEC-1" in pack.outputs["controls"] and "RTS-12" not in pack.outputs["controls"]
 
         merged_main = rev_parse(repo, MAIN)
+        incident = open_incident(ws, book, incident_class="B", severity="medium",
+                                 summary="paper fills diverge", as_identity="oscar")
         recover = _go(ws, book, tmp_path, "recover", "incident-recovery", {
-            "torghutNamespace": "torghut", "incidentId": "INC-1",
+            "torghutNamespace": "torghut", "incidentId": incident.incident_id,
             "rollbackTarget": "last-approved", "confirm": True}, "oscar")
         assert rev_parse(repo, MAIN) == recover.outputs["commit"] != merged_main
         assert cid in recover.outputs["rolled_back_candidates"]
+        with book.read() as s:
+            updated = find_incident(s, incident.incident_id)
+        assert updated is not None and updated.timeline.rolled_back_at is not None
+        assert "AgentRun recover" in updated.notes[-1].text
 
         rollout = _go(ws, book, tmp_path, "rollout", "governance-rollout", {
             "repository": "gitops", "base": "main", "head": "codex/rollout-1",

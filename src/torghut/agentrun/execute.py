@@ -184,7 +184,7 @@ def _attempts(ctx: LaneContext, fn: LaneFn, retry: Retry) -> _Attempts:
             failure = {"attempt": tries.count, "failure_class": cls.value,
                        "code": failure_code(exc), "message": failure_message(exc)}
             tries.failures.append(failure)
-            ctx.decide("attempt-failed", **failure)
+            _decide_failure(ctx, "attempt-failed", failure)
             if cls is FailureClass.TRANSIENT and tries.count <= retry.retries:
                 delay = backoff_seconds(tries.count, retry.backoff_base)
                 ctx.decide("retry", attempt=tries.count + 1, backoff_seconds=delay)
@@ -196,6 +196,11 @@ def _attempts(ctx: LaneContext, fn: LaneFn, retry: Retry) -> _Attempts:
         tries.outcome = outcome
         ctx.decide("succeeded", attempt=tries.count, outputs=outcome.outputs)
         return tries
+
+
+def _decide_failure(ctx: LaneContext, decision: str, failure: dict[str, Any]) -> None:
+    ctx.decide(decision, attempt=failure["attempt"], failure_class=failure["failure_class"],
+               code=failure["code"], message=failure["message"])
 
 
 def _check_size(ctx: LaneContext, outcome: LaneOutcome) -> None:
@@ -282,7 +287,7 @@ def _finish_failed_early(ws: Workspace, ledger: Ledger, run: AgentRun,
                           now=started, deadline=float("inf"))
         failure = {"attempt": 1, "failure_class": "policy", "code": failure_code(exc),
                    "message": failure_message(exc)}
-        ctx.decide("refused", **failure)
+        _decide_failure(ctx, "refused", failure)
         tries = _Attempts(count=1, error=exc, failures=[failure])
         manifest = _write_bundle(ctx, tries, started)
     return _record_end(ledger, run, spec, actor, final, tries, manifest)

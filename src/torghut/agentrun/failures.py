@@ -75,7 +75,7 @@ def classify(exc: BaseException) -> FailureClass:
 
 def backoff_seconds(attempt: int, base: float = BACKOFF_BASE_SECONDS) -> float:
     """Delay before retry ``attempt`` (1-based): base, 2×base, 4×base … capped at 300 s."""
-    return min(BACKOFF_CAP_SECONDS, base * 2 ** (attempt - 1))
+    return min(BACKOFF_CAP_SECONDS, base * float(2 ** (attempt - 1)))
 
 
 def failure_code(exc: BaseException) -> str:

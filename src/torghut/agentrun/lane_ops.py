@@ -6,14 +6,16 @@
   after checking the app folder and the strategy config patch under review.
 * promotion → :func:`torghut.lanes.promotion.propose` on the run's ``codex/`` head (sign-off
   is validation's, so this lane only proposes).
-* incident-recovery → :func:`torghut.ops.rollback.rollback` to the target, recorded against
-  the incident.
+* incident-recovery → :func:`torghut.ops.rollback.rollback` to the target, then
+  :func:`torghut.ops.incidents.update_incident` (rolled-back moment and a note) on the open
+  incident it answers.
 * audit-pack → :func:`torghut.ops.audit_pack.build_pack` for the run's candidate, after
   checking every required artifact is in the store.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,6 +24,7 @@ from torghut.agentrun.context import LaneContext, LaneOutcome
 from torghut.agentrun.failures import ContractFailure
 from torghut.agentrun.keys import LAST_APPROVED, window_parts
 from torghut.contracts.gates import Target
+from torghut.contracts.incidents import IncidentStatus
 from torghut.contracts.research import MetricsBundle
 from torghut.errors import TorghutError
 from torghut.gitops.repo import MAIN, rev_parse, show
@@ -30,6 +33,7 @@ from torghut.lanes.research import bundle_artifact, candidate_id
 from torghut.lanes.validation import evaluate_candidate, file_policy, gitops_policy
 from torghut.ledger.models import Candidate, ResearchRun
 from torghut.ops.controls import catalogue
+from torghut.ops.incidents import IncidentChange, find_incident, update_incident
 from torghut.yamlio import read_yaml
 
 GITOPS_PREFIX = "gitops:"
@@ -78,8 +82,6 @@ def gate_evaluation(ctx: LaneContext) -> LaneOutcome:
 
 
 def shadow_paper_run(ctx: LaneContext) -> LaneOutcome:
-    from datetime import UTC, datetime
-
     from torghut.runtime.session import SessionRequest, run_session
 
     p = ctx.params
@@ -140,32 +142,36 @@ def incident_recovery(ctx: LaneContext) -> LaneOutcome:
     from torghut.ops.rollback import rollback
 
     p = ctx.params
+    incident_id = str(p["incidentId"])
+    _open_incident(ctx, incident_id)
     target = str(p["rollbackTarget"])
     done = rollback(ctx.ws, ctx.ledger, to=None if target == LAST_APPROVED else target,
                     last_approved=target == LAST_APPROVED, as_identity=ctx.actor)
     if done.commit is not None:
         ctx.write_diff(f"rollback-{done.commit[:12]}", done.plan.base, done.commit)
-    ctx.decide("rolled-back", incident_id=p["incidentId"], commit=done.commit,
+    ctx.decide("rolled-back", incident_id=incident_id, commit=done.commit,
                target=done.plan.target, rolled_back=list(done.rolled_back))
-    ctx.decide("incident-updated", incident_id=p["incidentId"],
-               note=incident_note(ctx, done.commit))
+    at = datetime.now(UTC)
+    note = (f"rolled back {p['torghutNamespace']} to {target} ({done.plan.target[:12]}) by "
+            f"AgentRun {ctx.run.name}")
+    record = update_incident(ctx.ws, ctx.ledger, incident_id,
+                             IncidentChange(timeline={"rolled_back_at": at}),
+                             note=note, as_identity=ctx.actor, now=at)
+    ctx.decide("incident-updated", incident_id=incident_id, note=note,
+               status=record.status.value)
     return LaneOutcome(outputs={"commit": done.commit, "target": done.plan.target,
-                                "incident_id": p["incidentId"],
+                                "incident_id": incident_id,
                                 "rolled_back_candidates": list(done.rolled_back)},
                        metrics={"files_restored": len(done.plan.files)})
 
 
-def incident_note(ctx: LaneContext, commit: str | None) -> str:
-    """Record the rollback against the incident in the audit chain (subject incident:ID)."""
-    from torghut.ledger import audit
-
-    text = f"rolled back to {ctx.params['rollbackTarget']} by AgentRun {ctx.run.name}"
-    with ctx.ledger.write() as session:
-        audit.append(session, ctx.actor, "agentrun.incident.update",
-                     f"incident:{ctx.params['incidentId']}",
-                     {"lane": ctx.spec.spec.lane, "run": ctx.run.name, "commit": commit,
-                      "namespace": ctx.params["torghutNamespace"], "note": text})
-    return text
+def _open_incident(ctx: LaneContext, incident_id: str) -> None:
+    """The incident must exist and be open before anything is rolled back for it."""
+    with ctx.ledger.read() as session:
+        record = find_incident(session, incident_id)
+    if record is None or record.status is IncidentStatus.CLOSED:
+        state = "no such incident" if record is None else "the incident is closed"
+        raise ContractFailure(f"{state}: {incident_id!r}", field="spec.parameters.incidentId")
 
 
 def audit_pack_lane(ctx: LaneContext) -> LaneOutcome:
