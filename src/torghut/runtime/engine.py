@@ -56,6 +56,7 @@ from torghut.runtime.telemetry import Telemetry
 from torghut.sim.models import get_cost_model, get_execution_model
 
 _EPS = 1e-9
+SESSION_GC_THRESHOLDS = (5_000, 20, 10)  # CPython's default: (700, 10, 10)
 
 
 @dataclass(frozen=True)
@@ -414,21 +415,27 @@ _LIMIT_CODES = frozenset({RiskCode.CREDIT_LIMIT, RiskCode.MAX_ORDER_NOTIONAL,
 
 @contextmanager
 def steady_heap() -> Iterator[None]:
-    """Keep the cyclic collector off what existed before the session started.
+    """Keep the cyclic collector's work off the decision path while a session runs.
 
     A session starts with a few hundred thousand long-lived objects (modules, compiled
     kernels, the config); every full collection during the run would rescan all of them
     (~100 ms each, measured). ``gc.freeze`` moves them out of the collector's reach for the
-    session and ``gc.unfreeze`` hands them back after it, so nothing is leaked: objects
-    created during the session are collected as usual. A nested use is a no-op.
+    session, and a larger young generation (``SESSION_GC_THRESHOLDS``) lets the many
+    short-lived objects of a step die before a collection looks at them: on the runtime
+    benchmark collections took ~0.4 s instead of ~1.0 s per 3000 steps, with no full
+    collection left. Both are undone on exit (``gc.unfreeze`` hands the objects back, so
+    nothing is leaked); a nested use is a no-op.
     """
     if gc.get_freeze_count():
         yield
         return
+    thresholds = gc.get_threshold()
     gc.freeze()
+    gc.set_threshold(*SESSION_GC_THRESHOLDS)
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
