@@ -15,6 +15,7 @@ from torghut.ledger import open_ledger
 from torghut.ops.drift import desired_config, drift_check
 from torghut.ops.health import DEFAULT_HEARTBEAT_AGE, Status, check_health
 from torghut.ops.rollback import rollback as do_rollback
+from torghut.ops.runbook import load_all, load_runbook, to_markdown
 
 app = typer.Typer(help="Operations: health, runbooks, drift checks against the runtime, "
                   "rollback of main.",
@@ -124,3 +125,25 @@ def health_cmd(
         console.print(f"health: {report.worst.value}", markup=False)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+@app.command("runbook")
+def runbook_cmd(name: str | None = typer.Argument(None, metavar="[NAME]",
+                                                  help="gate0..gate4, incident-a..d, "
+                                                  "kill-switch-drill, rollback-drill."),
+                json_out: bool = JSON_OPTION) -> None:
+    """List the runbooks, or print one as Markdown: trigger conditions, execution commands,
+    expected artifacts, rollback commands, escalation path."""
+    if name is not None:
+        runbook = load_runbook(name)
+        if json_out:
+            emit_json(runbook)
+        else:
+            typer.echo(to_markdown(runbook), nl=False)
+        return
+    runbooks = load_all()
+    if json_out:
+        emit_json([{"name": r.name, "kind": r.kind, "title": r.title} for r in runbooks])
+        return
+    for r in runbooks:
+        console.print(f"{r.name:<18} {r.kind:<9} {r.title}", markup=False)
