@@ -40,11 +40,8 @@ from torghut.ledger.models import (
     Trial,
 )
 from torghut.ops.audit_verify import verify_pack
-from torghut.ops.conditions import (
-    DRIFT_CHECKED_ACTION,
-    RUNTIME_APPLIED_ACTION,
-    desired_config_sha256,
-)
+from torghut.ops.conditions import RUNTIME_APPLIED_ACTION, desired_config_sha256
+from torghut.ops.drift import DRIFT_CHECKED_ACTION
 from torghut.workspace import Workspace, init_workspace
 
 

@@ -18,8 +18,7 @@ def demo(
     fast: bool = typer.Option(False, "--fast", help="Smaller research and paper windows "
                               "(what CI runs); the same steps and exit criteria."),
 ) -> None:
-    """Run every lane end to end on real components; exit 0 only if every exit criterion
-    held (1 otherwise, 2 on bad input)."""
+    """Run every lane end to end on real components (exit 0: every criterion held)."""
     from torghut.demo import run_demo  # heavy imports only when the demo runs
 
     state = ctx.find_root().obj

@@ -3,7 +3,6 @@ and one promoted candidate's audit pack is built and verified offline."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -52,7 +51,3 @@ def _reproduce_all(ctx: DemoContext) -> dict[str, Any]:
         done[did] = {"reproduced": outcome.reproduced, "code": outcome.code}
         ctx.state.note("reproduced", done)
     return done
-
-
-def pack_path(ctx: DemoContext) -> Path:
-    return Path(ctx.state.steps["audit"]["result"]["pack"]["path"])

@@ -100,7 +100,6 @@ def _bad_edit(ctx: DemoContext) -> dict[str, Any]:
     catalog, runtime = show(repo, CATALOG_PATH), show(repo, RUNTIME_CONFIG_PATH)
     if catalog is None or runtime is None:
         raise TorghutError("GitOps main has no catalog or runtime config", file=repo)
-    first = next(iter(promoted_names(ctx)))
     limits = {"instruments": ["SYN000"], "max_order_value": 1000.0, "max_orders_per_day": 10,
               "max_position_notional": 1000.0, "venues": ["paper"]}
     files: dict[str, str | None] = {
@@ -110,7 +109,7 @@ def _bad_edit(ctx: DemoContext) -> dict[str, Any]:
         RUNTIME_CONFIG_PATH: ensure_strategy_limits(runtime, BAD_ENTRY, limits)}
     new = commit_files(repo, parent=old, files=files, author=HAND_EDITOR,
                        message=f"hand edit: add {BAD_ENTRY} (lookback typed as a string; "
-                       f"review skipped)\n\nNext to {first}.")
+                       "review and the pre-commit hook skipped)")
     update_ref(repo, MAIN, new, old)
     sync_checkout(repo, old, new)
     bad = {"sha": new, "parent": old}

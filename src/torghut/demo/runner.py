@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -32,7 +33,7 @@ DEMO_ACTOR = "torghut-demo"
 class DemoContext:
     """What every step works with; the ledger opens once the workspace exists."""
 
-    root: Any  # Path of the workspace directory
+    root: Path  # the workspace directory (created by step 1)
     plan: DemoPlan
     state: DemoState
     console: Console

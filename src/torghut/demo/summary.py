@@ -24,7 +24,8 @@ from torghut.ledger.models import (
     PullRequest,
     PullRequestEvent,
 )
-from torghut.ops.conditions import DRIFT_CHECKED_ACTION, RUNTIME_APPLIED_ACTION
+from torghut.ops.conditions import RUNTIME_APPLIED_ACTION
+from torghut.ops.drift import DRIFT_CHECKED_ACTION
 
 OVERFIT_CODES = ("GATE1_DSR_", "GATE1_PBO_")
 TIME_BUDGET_S = 180.0
