@@ -77,6 +77,8 @@ class _Target(NamedTuple):
 
 
 def _multiplier(value: float | Mapping[str, float], key: str, what: str) -> float:
+    if type(value) is float and 0.0 <= value <= 1.0:  # the common case, without an ABC check
+        return value
     m = value.get(key, 1.0) if isinstance(value, Mapping) else value
     if not (isinstance(m, int | float) and math.isfinite(m) and 0.0 <= m <= 1.0):
         raise TorghutError(f"must be a number in [0, 1], got {m!r}", field=f"{what}.{key}")
