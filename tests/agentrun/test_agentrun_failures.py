@@ -22,7 +22,7 @@ from torghut.agentrun.context import LaneContext, LaneOutcome
 from torghut.agentrun.failures import backoff_seconds
 from torghut.agentrun.lanes import LANES, LaneFn
 from torghut.agentrun.render import render_manifests, render_text
-from torghut.gitops.repo import show
+from torghut.gitops.repo import MAIN, rev_parse, show
 from torghut.governance.refusal import Refusal
 from torghut.ledger import Ledger, audit
 from torghut.workspace import Workspace
@@ -151,6 +151,18 @@ def test_an_invalid_run_is_a_contract_failure_and_writes_no_bundle(
     assert err.value.exit_code == 2
     assert not (ledger_ws.root / "agentruns").exists()
     assert _failures(ledger, "i-1")[0]["failure_class"] == "contract"
+
+
+def test_recovery_for_an_unknown_incident_rolls_nothing_back(
+        tmp_path: Path, ledger_ws: Workspace, ledger: Ledger) -> None:  # noqa: F811
+    main = rev_parse(ledger_ws.gitops_dir, MAIN)
+    run = agent_run(tmp_path, "r-1", "incident-recovery", {
+        "torghutNamespace": "torghut", "incidentId": "INC-404", "rollbackTarget": "main",
+        "confirm": True})
+    result = execute_run(ledger_ws, ledger, run, as_identity="oscar")
+    assert result.failure_class == "contract" and result.failure is not None
+    assert "no such incident: 'INC-404'" in result.failure
+    assert rev_parse(ledger_ws.gitops_dir, MAIN) == main
 
 
 def test_render_writes_spec_run_configmap_and_job(tmp_path: Path) -> None:

@@ -23,14 +23,15 @@ from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
 from tests.research.research_helpers import SMALL_SPLIT
 from torghut.agentrun import RunResult, execute_run, validate_run
 from torghut.agentrun.pause import PAUSED, RESUMED, resume
+from torghut.agentrun.rollout import runbooks
 from torghut.contracts.agentrun import BundleManifest
 from torghut.data.synth import build_synth
 from torghut.fsutil import file_sha256
 from torghut.gitops.repo import MAIN, branch_exists, git, rev_parse, show
 from torghut.governance.refusal import Refusal
 from torghut.lanes import promotion
-from torghut.ops.incidents import find_incident, open_incident
 from torghut.ledger import Ledger, audit, open_ledger
+from torghut.ops.incidents import find_incident, open_incident
 from torghut.workspace import Workspace, init_workspace
 
 WINDOW = "synth-edge@2017-06-01..2017-12-31"
@@ -162,6 +163,7 @@ def test_every_spec_executes_its_lane_end_to_end(aws: Workspace, tmp_path: Path)
         checklist = show(repo, "docs/torghut-v3/rollout-checklist.md", "codex/rollout-1")
         assert checklist is not None and "torghut-v3-audit-pack-v1" in checklist
         assert rollout.outputs["pr_id"] > promo.outputs["pr_id"]
+        assert set(runbooks()) <= set(rollout.outputs["files"])  # when the package ships them
 
         with book.read() as s:
             assert audit.verify(s, book.artifacts).ok

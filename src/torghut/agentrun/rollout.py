@@ -4,12 +4,10 @@ The rollout checklist is generated from the shipped spec catalog and the decisio
 table, so it cannot disagree with what the executor enforces: one item per lane with the
 governance action it runs under, the roles that hold it, its bounds and its required keys.
 Incident templates come with it, and the operations runbooks when the package ships them
-(``torghut/ops/runbooks/*.md``).
+(:mod:`torghut.ops.runbook`).
 """
 
 from __future__ import annotations
-
-from importlib import resources
 
 from torghut.agentrun.catalog import load_catalog
 from torghut.agentrun.context import LaneContext, LaneOutcome
@@ -64,13 +62,13 @@ def template(title: str, *items: str) -> str:
 
 
 def runbooks() -> dict[str, str]:
-    """``torghut/ops/runbooks/*.md`` when shipped (another part of the package)."""
+    """The operations runbooks as Markdown pages, when the package ships them
+    (:mod:`torghut.ops.runbook`); a build without them rolls out without them."""
     try:
-        folder = resources.files("torghut.ops").joinpath("runbooks")
-        return {f"{DOCS_DIR}/runbooks/{f.name}": f.read_text(encoding="utf-8")
-                for f in folder.iterdir() if f.name.endswith(".md")}
-    except (FileNotFoundError, NotADirectoryError, ModuleNotFoundError):
+        from torghut.ops.runbook import load_all, to_markdown
+    except ImportError:
         return {}
+    return {f"{DOCS_DIR}/runbooks/{rb.name}.md": to_markdown(rb) for rb in load_all()}
 
 
 def governance_rollout(ctx: LaneContext) -> LaneOutcome:
