@@ -89,9 +89,8 @@ class DemoPlan:
              "dataset": NOISE, "universe": symbol_names(2),
              "split": {"kind": "expanding", "n_folds": 5, "test_bars": self.noise_bars // 8,
                        "min_train_bars": self.noise_bars // 4, "purge_bars": 1},
-             "param_grid": {"rsi_overbought": [55, 60, 65, 70, 75, 80, 85],
-                            "rsi_oversold": [15, 20, 25, 30, 35, 40, 45],
-                            "allow_short": [True, False]},
+             "param_grid": {"rsi_overbought": [55, 60, 65, 70, 75, 80, 85, 90],
+                            "rsi_oversold": [10, 15, 20, 25, 30, 35, 40, 45]},
              "hypothesis": "A large MACD/RSI sweep on data with no edge: its best in-sample "
                            "trial is noise, and Gate 1 must say so."},
         ]

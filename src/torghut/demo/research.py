@@ -1,10 +1,10 @@
 """Steps 3-4: research intake, research runs with every trial recorded, then Gate 1.
 
-Each candidate comes in through a ``torghut-v3-research-intake-v1`` AgentRun executed as the
-research agent (bounded, signed, recorded, with its artifact bundle); the CandidateSpec it
-writes is read back through the same loader ``torghut research run`` uses; each run is recorded in
-the ledger (run, every trial, candidate, folds, stress, bundle) and judged by Gate 1 under
-the policy on GitOps ``main``. Both are idempotent: a spec whose candidate the ledger
+Each candidate comes in through a ``torghut-v3-research-intake-v1`` AgentRun and is
+researched by a ``torghut-v3-backtest-robustness-v1`` AgentRun, both executed as the
+research agent (bounded, signed, recorded, each with its artifact bundle). The research lane
+records the run, every trial, the candidate, folds, stress and the bundle in the ledger;
+Gate 1 then judges it under the policy on GitOps ``main``. Both are idempotent: a spec whose candidate the ledger
 already holds is not run again (that would count its trials twice), and a candidate with a
 recorded ``paper`` decision is not judged again.
 """
@@ -16,23 +16,23 @@ from typing import Any
 
 from sqlalchemy import select
 
-from torghut.agentrun import execute_run, load_run
+from torghut.agentrun import RunResult, execute_run, load_run
 from torghut.contracts.candidates import CandidateSpec
 from torghut.contracts.features import FEATURE_SCHEMA_VERSION
 from torghut.contracts.gates import Target
+from torghut.contracts.research import MetricsBundle
 from torghut.demo.decisions import decide
 from torghut.demo.plan import RESEARCH_AGENT
 from torghut.demo.runner import DemoContext
 from torghut.errors import TorghutError
-from torghut.lanes.research import candidate_id, record_run
 from torghut.ledger.models import Candidate
-from torghut.research.bundle import default_output, write_run
 from torghut.research.candidate import load_candidate
-from torghut.research.run import RunOptions, run_research
 from torghut.yamlio import dump_yaml
 
 INTAKE_DIR = "intake"
 INTAKE_SPEC = "torghut-v3-research-intake-v1"
+RESEARCH_SPEC = "torghut-v3-backtest-robustness-v1"
+RESEARCH_DIR = "research"
 AGENT_REF = "codex"  # the agent the AgentRun names (spec.agentRef)
 
 
@@ -53,31 +53,14 @@ def intake_step(ctx: DemoContext) -> dict[str, Any]:
 
 
 def _intake(ctx: DemoContext, raw: dict[str, Any], folder: Path) -> dict[str, Any]:
-    run_name = f"demo-intake-{raw['name']}"
     grid = {**{k: [v] for k, v in raw.get("params", {}).items()}, **raw["param_grid"]}
-    doc = {"apiVersion": "agents.proompteng.ai/v1alpha1", "kind": "AgentRun",
-           "metadata": {"name": run_name, "labels": {"lane": "research-intake",
-                                                      "stage": "demo"}},
-           "spec": {"agentRef": {"name": AGENT_REF}, "implementationSpecRef":
-                    {"name": INTAKE_SPEC}, "runtime": {"type": "workflow"},
-                    "ttlSecondsAfterFinished": 3600,
-                    "vcsPolicy": {"required": False, "mode": "none"},
-                    "parameters": {
-                        "researchPrompt": raw["hypothesis"], "universe": raw["universe"],
-                        "featureSchemaVersion": FEATURE_SCHEMA_VERSION,
-                        "outputPath": str(folder.relative_to(ctx.ws.root)),
-                        "strategyType": raw["strategy_type"], "dataset": raw["dataset"],
-                        "paramGrid": grid, "stress": raw["stress"], "split": raw["split"]},
-                    "workflow": {"steps": [{"name": "research-intake", "retries": 0,
-                                            "retryBackoffSeconds": 15,
-                                            "timeoutSeconds": 300}]}}}
-    path = ctx.state.path.parent / "agentruns" / f"{run_name}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dump_yaml(doc), encoding="utf-8")
-    result = execute_run(ctx.ws, ctx.ledger, load_run(path), as_identity=RESEARCH_AGENT)
-    if result.status != "succeeded":
-        raise TorghutError(f"intake run failed ({result.failure_class}): {result.failure}",
-                           file=path, field="spec.parameters")
+    run_name = f"demo-intake-{raw['name']}"
+    result = _execute(ctx, run_name, "research-intake", INTAKE_SPEC, 300, {
+        "researchPrompt": raw["hypothesis"], "universe": raw["universe"],
+        "featureSchemaVersion": FEATURE_SCHEMA_VERSION,
+        "outputPath": str(folder.relative_to(ctx.ws.root)),
+        "strategyType": raw["strategy_type"], "dataset": raw["dataset"],
+        "paramGrid": grid, "stress": raw["stress"], "split": raw["split"]})
     spec_path = Path(result.outputs["spec_paths"][0])
     spec = load_candidate(spec_path)
     trials = 1
@@ -88,13 +71,37 @@ def _intake(ctx: DemoContext, raw: dict[str, Any], folder: Path) -> dict[str, An
             "run": run_name, "bundle": str(result.bundle_dir)}
 
 
+def _execute(ctx: DemoContext, run_name: str, lane: str, spec_name: str, timeout: int,
+             parameters: dict[str, Any]) -> RunResult:
+    """Write an AgentRun manifest into ``demo/agentruns/`` and execute it as the research
+    agent (bounded, signed, recorded, with its bundle under ``agentruns/``)."""
+    doc = {"apiVersion": "agents.proompteng.ai/v1alpha1", "kind": "AgentRun",
+           "metadata": {"name": run_name, "labels": {"lane": lane, "stage": "demo"}},
+           "spec": {"agentRef": {"name": AGENT_REF},
+                    "implementationSpecRef": {"name": spec_name},
+                    "runtime": {"type": "workflow"}, "ttlSecondsAfterFinished": 3600,
+                    "vcsPolicy": {"required": False, "mode": "none"},
+                    "parameters": parameters,
+                    "workflow": {"steps": [{"name": lane, "retries": 0,
+                                            "retryBackoffSeconds": 15,
+                                            "timeoutSeconds": timeout}]}}}
+    path = ctx.state.path.parent / "agentruns" / f"{run_name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump_yaml(doc), encoding="utf-8")
+    result = execute_run(ctx.ws, ctx.ledger, load_run(path), as_identity=RESEARCH_AGENT)
+    if result.status != "succeeded":
+        raise TorghutError(f"AgentRun {run_name} failed ({result.failure_class}): "
+                           f"{result.failure}", file=path, field="spec.parameters")
+    return result
+
+
 def research_step(ctx: DemoContext) -> dict[str, Any]:
     """Run and record every candidate's research, then evaluate Gate 1 (target paper)."""
     specs = ctx.state.steps["intake"]["result"]["specs"]
     out: dict[str, Any] = {}
     for name, info in specs.items():
         spec = load_candidate(Path(info["path"]))
-        cid = _recorded(ctx, spec) or _run(ctx, spec)
+        cid = _recorded(ctx, spec) or _run(ctx, name, info, spec)
         decision = decide(ctx, cid, Target.PAPER)
         out[name] = {"candidate_id": cid, "strategy": spec.strategy_ref,
                      "strategy_id": spec.name,
@@ -111,18 +118,25 @@ def _recorded(ctx: DemoContext, spec: CandidateSpec) -> str | None:
             Candidate.spec_hash == spec.content_hash()).limit(1)).first()
 
 
-def _run(ctx: DemoContext, spec: CandidateSpec) -> str:
-    run = run_research(ctx.ws, spec, RunOptions(executor="serial",
-                                                bootstrap_reps=ctx.plan.bootstrap_reps,
-                                                progress=ctx.progress))
-    write_run(run, default_output(ctx.ws, spec), force=True, report=False)
-    run_id = record_run(ctx.ledger, run, actor=spec.author)
-    b = run.bundle
+def _run(ctx: DemoContext, name: str, info: dict[str, Any], spec: CandidateSpec) -> str:
+    """The research run, as a ``torghut-v3-backtest-robustness-v1`` AgentRun (within the
+    spec's trial budget); the lane records the run, every trial and the candidate."""
+    root = ctx.state.path.parent / RESEARCH_DIR
+    attempt = 1 + sum(1 for _ in root.glob(f"{spec.name}-*")) if root.exists() else 1
+    result = _execute(ctx, f"demo-research-{name}-{attempt}", "backtest-robustness",
+                      RESEARCH_SPEC, 1800, {
+                          "datasetSnapshotId": spec.dataset, "strategyId": spec.strategy_type,
+                          "strategyVersion": spec.version, "costModelVersion": spec.cost_model,
+                          "candidateSpecPath": str(Path(info["path"]).relative_to(ctx.ws.root)),
+                          "artifactPath": str((root / f"{spec.name}-{attempt}")
+                                              .relative_to(ctx.ws.root)),
+                          "bootstrapReps": ctx.plan.bootstrap_reps})
+    b = MetricsBundle.model_validate_json(Path(result.outputs["bundle_path"]).read_text())
     s = b.statistics
     ctx.say(f"{spec.name}: {len(b.trials)} trials recorded, OOS Sharpe "
             f"{_fmt(s.oos.sharpe_annual)}, DSR {_fmt(s.dsr)}, "
-            f"PBO {_fmt(s.pbo.pbo if s.pbo else None)}")
-    return candidate_id(run_id, b)
+            f"PBO {_fmt(s.pbo.pbo if s.pbo else None)} (AgentRun {result.run})")
+    return str(result.outputs["candidate_id"])
 
 
 def _fmt(value: float | None) -> str:
