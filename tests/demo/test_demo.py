@@ -82,6 +82,20 @@ def test_identities_on_main(demo_ws: Workspace) -> None:
     assert ids[APPROVER].kind.value == "human" and ids[OPERATOR].kind.value == "human"
 
 
+def test_candidates_came_through_agent_runs(demo_ws: Workspace, book: Ledger) -> None:
+    with book.read() as s:
+        finished = [e for e in audit.log(s) if e.action == "agentrun.finished"]
+        ids = set(s.scalars(select(Candidate.id)))
+    lanes = {e.payload["lane"]: [] for e in finished}
+    for e in finished:
+        assert e.payload["status"] == "succeeded" and e.actor == "research-agent"
+        lanes[e.payload["lane"]].append(e.payload["outputs"])
+    names = {n for out in lanes["research-intake"] for n in out["candidate_names"]}
+    assert {c["strategy_id"] for c in _candidates(demo_ws).values()} == names
+    researched = {out["candidate_id"] for out in lanes["backtest-robustness"]}
+    assert {c["candidate_id"] for c in _candidates(demo_ws).values()} == researched == ids
+
+
 def test_gate1_passes_three_families_and_rejects_the_overfit_sweep(
         demo_ws: Workspace, book: Ledger) -> None:
     cands = _candidates(demo_ws)

@@ -4,9 +4,9 @@ Each candidate comes in through a ``torghut-v3-research-intake-v1`` AgentRun and
 researched by a ``torghut-v3-backtest-robustness-v1`` AgentRun, both executed as the
 research agent (bounded, signed, recorded, each with its artifact bundle). The research lane
 records the run, every trial, the candidate, folds, stress and the bundle in the ledger;
-Gate 1 then judges it under the policy on GitOps ``main``. Both are idempotent: a spec whose candidate the ledger
-already holds is not run again (that would count its trials twice), and a candidate with a
-recorded ``paper`` decision is not judged again.
+Gate 1 then judges it under the policy on GitOps ``main``. Both are idempotent: a spec whose
+candidate the ledger already holds is not run again (that would count its trials twice), and
+a candidate with a recorded ``paper`` decision is not judged again.
 """
 
 from __future__ import annotations

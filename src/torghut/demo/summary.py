@@ -3,6 +3,7 @@ against printed text), and the final summary table."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.table import Table
@@ -68,9 +69,17 @@ def criteria(ctx: DemoContext) -> dict[str, bool]:
     refused = [e for e in events if e.action == "governance.refused"
                and "KILL_SWITCH" in str(e.payload.get("code", ""))]
     incident = drill["incident"]
+    agent_runs = {(e.payload.get("lane"), json.dumps(e.payload.get("outputs"), sort_keys=True))
+                  for e in events if e.action == "agentrun.finished"
+                  and e.payload.get("status") == "succeeded"}
+    researched = {json.loads(o).get("candidate_id") for lane, o in agent_runs
+                  if lane == "backtest-robustness"}
     return {
         "identities: 3 agents + approver + operator on main":
             all(n in ids for n in IDENTITIES) and ids[APPROVER].kind.value == "human",
+        "intake and research ran as AgentRuns": len(
+            [lane for lane, _ in agent_runs if lane == "research-intake"]) >= len(cands)
+            and {c["candidate_id"] for c in cands.values()} <= researched,
         "Gate 0 passes on every snapshot": all(g["passed"] for g in r["data"]["gate0"].values()),
         ">= 3 plugin families pass Gate 1": len(families) >= 3,
         "overfit candidate rejected with DSR/PBO codes": bool(overfit) and not any(
