@@ -223,7 +223,7 @@ class StreamingFeatureMapper:
         for a number means absent (a None price makes the bar ``missing``).
         """
         ts_ns = ts if type(ts) is int else _ts_ns(ts)
-        prices = (open, high, low, close, volume, bid, ask, spread)
+        prices: tuple[float, ...] = (open, high, low, close, volume, bid, ask, spread)
         if not (type(open) is type(high) is type(low) is type(close) is type(volume)
                 is type(bid) is type(ask) is type(spread) is float):
             prices = tuple(_as_float(name, v) for name, v in zip(_INPUTS, prices, strict=True))
