@@ -60,6 +60,17 @@ class ReplayServer:
         counter = iter(range(10**9))
         self.route = lambda _req: names[next(counter) % len(names)]
 
+    def degrade(self, *bad: str, every: int = 2) -> None:
+        """Every ``every``-th request gets a bad recording (in turn); the rest, the right
+        answer."""
+        counter = iter(range(10**9))
+
+        def route(request: dict[str, Any]) -> str:
+            k = next(counter)
+            return bad[(k // every) % len(bad)] if k % every == 0 else right_answer(request)
+
+        self.route = route
+
 
 def _handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
