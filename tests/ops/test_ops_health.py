@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from tests.api.api_helpers import real_server
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
 from tests.ledger.helpers import drop_guards
 from tests.ops.ops_helpers import commit_on_main
@@ -23,7 +24,7 @@ from torghut.gates.policy import POLICY_PATH, render_policy_yaml
 from torghut.ledger import audit, open_ledger
 from torghut.ledger.models import RuntimeSession
 from torghut.ops import incidents, kill_switch
-from torghut.ops.health import Status, check_health
+from torghut.ops.health import EXIT_CODES, Status, check_health
 from torghut.workspace import Workspace
 
 
@@ -113,3 +114,16 @@ def test_unreachable_runtime_url_is_critical(ledger_ws: Workspace) -> None:  # n
     runtime = next(f for f in report.findings if f.name == "runtime")
     assert runtime.status is Status.CRITICAL and "unreachable" in runtime.detail
     assert report.exit_code == 3
+
+
+def test_runtime_url_reads_a_real_server(ledger_ws: Workspace) -> None:  # noqa: F811
+    with real_server(ledger_ws) as server:
+        proc = run_torghut("-w", str(ledger_ws.root), "ops", "health", "--runtime", server.url,
+                           "--json")
+    report = json.loads(proc.stdout)
+    findings = {f["name"]: f for f in report["findings"]}
+    assert findings["runtime"]["status"] == "ok", findings["runtime"]
+    assert server.url in findings["runtime"]["detail"] and "paper mode" in \
+        findings["runtime"]["detail"]
+    assert findings["drift"]["status"] == "ok", findings["drift"]
+    assert proc.returncode == EXIT_CODES[Status(report["status"])]

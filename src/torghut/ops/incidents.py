@@ -175,6 +175,7 @@ def _legacy_record(session: Session, row: Incident) -> IncidentRecord:
 def find_incident(session: Session, incident_id: str) -> IncidentRecord | None:
     """The incident's current state, or ``None`` if the ledger has no such incident (the
     kill-switch release checks its incident id with this, FIA-3)."""
+    # control: FIA-3 (a release names an incident id that exists)
     row = _rows(session, incident_id).get(incident_id)
     return None if row is None else _record_of(session, row)
 
