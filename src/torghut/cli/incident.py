@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -63,6 +64,15 @@ def _print(record: IncidentRecord, json_out: bool) -> None:
                   f"{record.severity.value}: {record.summary}", markup=False)
 
 
+def _apply(ctx: typer.Context, step: Callable[..., IncidentRecord], incident_id: str,
+           change: IncidentChange, note: str, as_identity: str, json_out: bool) -> None:
+    """Run an update or close step on the workspace's ledger and print the result."""
+    ws = workspace(ctx)
+    with open_ledger(ws) as ledger:
+        record = step(ws, ledger, incident_id, change, note=note, as_identity=as_identity)
+    _print(record, json_out)
+
+
 @app.command("open")
 def open_cmd(
         ctx: typer.Context,
@@ -116,13 +126,9 @@ def update_cmd(ctx: typer.Context, incident_id: str = typer.Argument(..., metava
                evidence: list[str] = EVIDENCE_OPTION, as_identity: str = AS_OPTION,
                json_out: bool = JSON_OPTION) -> None:
     """Record progress: containment, rollback, recovery, impact, evidence, root cause."""
-    ws = workspace(ctx)
     change = _change(severity, symbols, strategies, contained, rolled_back, recovered,
                      root_cause, detail, action, pr, evidence)
-    with open_ledger(ws) as ledger:
-        record = update_incident(ws, ledger, incident_id, change, note=note,
-                                 as_identity=as_identity)
-    _print(record, json_out)
+    _apply(ctx, update_incident, incident_id, change, note, as_identity, json_out)
 
 
 @app.command("close")
@@ -133,12 +139,8 @@ def close_cmd(ctx: typer.Context, incident_id: str = typer.Argument(..., metavar
               as_identity: str = AS_OPTION, json_out: bool = JSON_OPTION) -> None:
     """Close after recovery: needs a root cause and a preventive action linked to a PR
     (else exit 1 with a reason code)."""
-    ws = workspace(ctx)
     change = _change(None, [], [], None, None, recovered, root_cause, detail, action, pr, [])
-    with open_ledger(ws) as ledger:
-        record = close_incident(ws, ledger, incident_id, change, note=note,
-                                as_identity=as_identity)
-    _print(record, json_out)
+    _apply(ctx, close_incident, incident_id, change, note, as_identity, json_out)
 
 
 @app.command("show")
