@@ -1,4 +1,5 @@
-"""`torghut demo --fast` end to end in a temporary workspace (SQLite ledger, real git).
+"""`torghut demo --fast` end to end in a temporary workspace (real git; the ledger on SQLite,
+and on PostgreSQL when ``$TORGHUT_TEST_POSTGRES_URL`` is set).
 
 Every exit criterion is asserted by querying the ledger and the GitOps repo — never by
 reading what the demo printed — and a second run on the same workspace must resume (no
@@ -17,6 +18,7 @@ from rich.console import Console
 from sqlalchemy import func, select
 
 from tests.lanes.lane_helpers import kill_at
+from tests.ledger.conftest import BACKENDS, _pg_schema_url, pg_database  # noqa: F401
 from torghut.demo import run_demo
 from torghut.demo.drill import CANCELS_ACTION
 from torghut.demo.paper import BAD_ENTRY
@@ -49,11 +51,18 @@ def _quiet() -> Console:
     return Console(file=io.StringIO(), width=160)
 
 
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo_ws(request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The whole demo once per ledger backend (SQLite; PostgreSQL when configured)."""
+    url = None
+    if request.param == "postgresql":
+        url = _pg_schema_url(request.getfixturevalue("pg_database"))
     root = tmp_path_factory.mktemp("demo") / "ws"
-    assert run_demo(root, plan="fast", console=_quiet()) is True
-    return Workspace.load(root)
+    assert run_demo(root, plan="fast", console=_quiet(), ledger_url=url) is True
+    ws = Workspace.load(root)
+    assert ws.settings.ledger.url == (url or "sqlite:///ledger.db")
+    return ws
 
 
 @pytest.fixture(scope="module")

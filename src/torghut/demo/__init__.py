@@ -42,8 +42,12 @@ STEPS = [
 ]
 
 
-def run_demo(root: Path, *, plan: str = "full", console: Console | None = None) -> bool:
-    """Run (or resume) the demo in ``root``; True when every exit criterion held."""
+def run_demo(root: Path, *, plan: str = "full", console: Console | None = None,
+             ledger_url: str | None = None) -> bool:
+    """Run (or resume) the demo in ``root``; True when every exit criterion held.
+
+    ``ledger_url`` (e.g. ``postgresql+psycopg://…``) puts a new workspace's ledger there;
+    a resumed workspace keeps the ledger it was created with."""
     root = root.resolve()
     console = console or Console()
     folder = root / DEMO_DIR
@@ -53,7 +57,8 @@ def run_demo(root: Path, *, plan: str = "full", console: Console | None = None) 
     with demo_lock(folder):
         state = DemoState.load(folder / STATE_FILE, PLANS[plan].name)
         state.save()  # marks the directory as the demo's before anything else is created
-        ctx = DemoContext(root=root, plan=PLANS[plan], state=state, console=console)
+        ctx = DemoContext(root=root, plan=PLANS[plan], state=state, console=console,
+                          ledger_url=ledger_url)
         try:
             run_steps(ctx, STEPS)
             checks = summary_step(ctx)["criteria"]  # re-read: holds on a resumed run too

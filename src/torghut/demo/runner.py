@@ -38,6 +38,7 @@ class DemoContext:
     state: DemoState
     console: Console
     progress: ProgressFactory | None = None
+    ledger_url: str | None = None  # applied when step 1 creates the workspace
     _ws: Workspace | None = None
     _ledger: Ledger | None = None
     timings: dict[str, float] = field(default_factory=dict)

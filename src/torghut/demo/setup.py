@@ -20,14 +20,26 @@ from torghut.data.synth import build_synth
 from torghut.demo.plan import IDENTITIES, NOISE, PANEL, RESEARCH
 from torghut.demo.runner import DemoContext
 from torghut.errors import TorghutError
+from torghut.fsutil import atomic_write_text
 from torghut.governance.identities import load_identities
-from torghut.workspace import CONFIG_FILE, init_workspace
+from torghut.workspace import (
+    CONFIG_FILE,
+    LedgerSettings,
+    Workspace,
+    init_workspace,
+    render_settings,
+)
 
 
 def init_step(ctx: DemoContext) -> dict[str, Any]:
     """Create the workspace; ``torghut init`` bootstraps the five demo identities."""
     # A crash after init but before the step was recorded: only add what is missing.
     ws = init_workspace(ctx.root, force=(ctx.root / CONFIG_FILE).exists())
+    if ctx.ledger_url is not None and ws.settings.ledger.url != ctx.ledger_url:
+        atomic_write_text(ws.config_path, render_settings(ws.settings.model_copy(
+            update={"ledger": LedgerSettings(url=ctx.ledger_url)})))
+        ws = Workspace.load(ws.root)
+    ctx.say(f"ledger {ws.settings.ledger.url.split('@')[-1]}")
     known = {i.name: i for i in load_identities(ws.gitops_dir).identities}
     missing = [n for n in IDENTITIES if n not in known]
     if missing:
