@@ -19,7 +19,7 @@ approval is bound to).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -40,13 +40,18 @@ from torghut.gitops.pulls import PullRequestProvider, PullRequestRef
 from torghut.gitops.repo import MAIN, Author, RefMoved, commit_files, rev_parse, show, update_ref
 from torghut.gitops.runtime_config import RUNTIME_CONFIG_PATH
 from torghut.governance import guard
-from torghut.governance.identities import lookup
 from torghut.governance.lifecycle import (
     State,
     allowed,
     check_forward,
     current_state,
     transition,
+)
+from torghut.governance.material import (
+    MATERIAL_REVIEWER_ROLE,
+    describe,
+    material_reasons,
+    reviewer_problem,
 )
 from torghut.governance.refusal import Refusal
 from torghut.governance.rights import Action
@@ -180,7 +185,8 @@ def propose(ws: Workspace, ledger: Ledger, candidate_ref: str, *, as_identity: s
         raise _refused(ledger, as_identity, Action.PROMOTION_PROPOSE, subject, Refusal(
             "BRANCH_EXISTS", f"branch {branch!r} already exists; branch names are never "
             "reused")) from None
-    body = pr_body(cand.id, report, evidence.decision_id, bundle)
+    material = material_reasons(repo, base or "", head)  # control: RTS-11
+    body = pr_body(cand.id, report, evidence.decision_id, bundle, material=material)
     published = provider.publish(repo, PullRequestRef(branch, head), title=title, body=body)
     body_hash = ledger.artifacts.put(body.encode("utf-8"))
     with ledger.write() as session:
@@ -196,7 +202,8 @@ def propose(ws: Workspace, ledger: Ledger, candidate_ref: str, *, as_identity: s
                    decision_id=evidence.decision_id, patch_ref=f"pr:{pr.id}",
                    artifact_refs=refs)
         guard.record(session, signed, evidence_refs=refs,
-                     outcome={"pull_request": pr.id, "branch": branch, "head_sha": head})
+                     outcome={"pull_request": pr.id, "branch": branch, "head_sha": head,
+                              "material": list(material)})
     return Proposed(pr.id, branch, head, published.url)
 
 
@@ -218,8 +225,9 @@ def _trailers(candidate_id: str, decision_id: str, evidence: str | None) -> str:
 
 
 def pr_body(candidate_id: str, report: GateReport, decision_id: str,
-            bundle: MetricsBundle) -> str:
-    """The pull request's description: what changes, the gate table, the evidence."""
+            bundle: MetricsBundle, *, material: Sequence[str]) -> str:
+    """The pull request's description: what changes, whether it is material and why
+    (RTS-11, computed from the commits), the gate table, the evidence."""
     s = bundle.statistics
     rows = [f"| {TITLES[r.gate_id.value]} | **{r.status.value.upper()}** | "
             + (", ".join(f"`{x.code}`" for x in r.reasons) or "—") + " |"
@@ -227,8 +235,7 @@ def pr_body(candidate_id: str, report: GateReport, decision_id: str,
     lines = [
         f"Promotes candidate `{candidate_id}` ({bundle.inputs.strategy}, "
         f"`{bundle.candidate.name}`) to **{report.target.value}**.", "",
-        "This is a **material change** (RTS-11): a strategy is enabled; review the catalog "
-        "entry and its RTS-8 limits.", "",
+        describe(material), "",
         "| gate | status | reasons |", "|---|---|---|", *rows, "",
         f"- decision: `{decision_id}` (policy {report.policy_version}, "
         f"`{report.policy_checksum[:12]}…`, code {report.code_version})",
@@ -290,10 +297,11 @@ def approve(ws: Workspace, ledger: Ledger, pr_id: int, *, as_identity: str,
                        Refusal(*problem))
     verdict = "rejected" if reject else "approved"
     refs = (pr.evidence_sha256,) if pr.evidence_sha256 else ()
+    material = material_reasons(ws.gitops_dir, pr.base_sha, pr.head_sha)  # RTS-11
     signed = guard.check(ws, ledger, as_identity, Action.PROMOTION_APPROVE, subject,
-                         {"verdict": verdict, "head_sha": pr.head_sha, "reason": reason},
+                         {"verdict": verdict, "head_sha": pr.head_sha, "reason": reason,
+                          "material": list(material)},
                          evidence_refs=refs, proposer=pr.proposer, author=author)
-    identity = lookup(ws.gitops_dir, as_identity)
     with ledger.write() as session:
         event = PullRequestEvent(pull_request_id=pr_id, event=verdict, actor=as_identity,
                                  head_sha=pr.head_sha, reasons=[reason] if reason else [],
@@ -306,8 +314,7 @@ def approve(ws: Workspace, ledger: Ledger, pr_id: int, *, as_identity: str,
                                decision_id=pr.decision_id, patch_ref=f"pr:{pr_id}",
                                reasons=(reason,) if reason else ())
             audit.record(session, Approval(promotion_id=state.id, approver=as_identity,
-                                           role=identity.roles[0].value if identity.roles
-                                           else "approver", verdict=verdict,
+                                           role=MATERIAL_REVIEWER_ROLE.value, verdict=verdict,
                                            reasons=[reason] if reason else [],
                                            signature=signed.signature),
                          actor=as_identity, action="promotion.approval.record",
@@ -329,6 +336,10 @@ def merge(ws: Workspace, ledger: Ledger, pr_id: int, *, as_identity: str,
         pr = find_pr(session, pr_id)
         events = pr_events(session, pr_id)
     approval = _approval(ws, events, pr)
+    material: tuple[str, ...] = ()
+    if not isinstance(approval, Refusal):  # control: RTS-11 (a designated reviewer)
+        material = material_reasons(ws.gitops_dir, pr.base_sha, approval.head_sha)
+        approval = reviewer_problem(ws.gitops_dir, approval.actor, material) or approval
     if isinstance(approval, Refusal):
         raise _refused(ledger, as_identity, Action.PROMOTION_MERGE, subject, approval)
     evidence = None
@@ -337,10 +348,12 @@ def merge(ws: Workspace, ledger: Ledger, pr_id: int, *, as_identity: str,
                                        pr.candidate_id, State.PAPER)
     refs = (pr.evidence_sha256,) if pr.evidence_sha256 else ()
     signed = guard.check(ws, ledger, as_identity, Action.PROMOTION_MERGE, subject,
-                         {"head_sha": approval.head_sha, "approved_by": approval.actor},
+                         {"head_sha": approval.head_sha, "approved_by": approval.actor,
+                          "material": list(material)},
                          evidence_refs=refs)
     message = (f"Merge pull request {pr_id} from {pr.branch}\n\n{pr.title}\n\n"
-               f"{PR_TRAILER}: {pr_id}\nTorghut-Approved-By: {approval.actor}\n")
+               f"{PR_TRAILER}: {pr_id}\nTorghut-Approved-By: {approval.actor}\n"
+               + (f"Torghut-Material-Change: {', '.join(material)}\n" if material else ""))
     ref = PullRequestRef(pr.branch, approval.head_sha, external_id=pr.external_id)
     try:
         # The ledger's writer lock is held across the git merge, so two merges of one pull
