@@ -3,9 +3,10 @@
 Both are Kubernetes-shaped (``apiVersion: agents.proompteng.ai/v1alpha1``, camelCase keys), so
 the same YAML runs on a laptop (``torghut agentrun exec``) and in a cluster (``render``). A
 breaking change is a new ``apiVersion`` (``v1alpha2``), exactly as for any Kubernetes kind;
-``schemaVersion`` (optional in YAML) is Torghut's version of the shape within it. The models are deliberately loose where a *run* may be wrong in many
-ways at once (name length, a missing TTL, parameter values): :mod:`torghut.agentrun.validate`
-lists every such violation instead of stopping at the first. The bundle manifest written for
+``schemaVersion`` (optional in YAML) is Torghut's version of the shape within it. The
+models are deliberately loose where a *run* may be wrong in many ways at once (name length,
+a missing TTL, parameter values): :mod:`torghut.agentrun.validate` lists every such
+violation instead of stopping at the first. The bundle manifest written for
 each executed run is a plain contract with a ``schema_version``.
 """
 
@@ -70,18 +71,24 @@ class ImplementationSpecBody(Manifest):
     text: str = Field(min_length=1, description="Objective, inputs, outputs")
 
 
-class ImplementationSpec(Manifest):
+class KubeObject(Manifest):
+    """What every agents.proompteng.ai object has: version, kind, metadata."""
+
     schema_version: Literal["1.0"] = Field(
         default="1.0", description="Torghut's version of this shape (optional in YAML; "
         "never rendered into cluster manifests)")
     api_version: Literal["agents.proompteng.ai/v1alpha1"] = API_VERSION
-    kind: Literal["ImplementationSpec"] = "ImplementationSpec"
+    kind: str
     metadata: ObjectMeta
-    spec: ImplementationSpecBody
 
     @property
     def name(self) -> str:
         return self.metadata.name
+
+
+class ImplementationSpec(KubeObject):
+    kind: Literal["ImplementationSpec"] = "ImplementationSpec"
+    spec: ImplementationSpecBody
 
     def contract_keys(self) -> tuple[ContractKey, ...]:
         return (*self.spec.contract.required_keys, *self.spec.contract.optional_keys)
@@ -121,18 +128,9 @@ class AgentRunBody(Manifest):
     workflow: Workflow = Field(default_factory=Workflow)
 
 
-class AgentRun(Manifest):
-    schema_version: Literal["1.0"] = Field(
-        default="1.0", description="Torghut's version of this shape (optional in YAML; "
-        "never rendered into cluster manifests)")
-    api_version: Literal["agents.proompteng.ai/v1alpha1"] = API_VERSION
+class AgentRun(KubeObject):
     kind: Literal["AgentRun"] = "AgentRun"
-    metadata: ObjectMeta
     spec: AgentRunBody
-
-    @property
-    def name(self) -> str:
-        return self.metadata.name
 
 
 class BundleManifest(Contract):
