@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from torghut.contracts.base import canonical_json, sha256_text
 from torghut.demo.plan import DemoPlan
 from torghut.demo.state import DemoState
 from torghut.faults import failpoint
 from torghut.ledger import Ledger, audit, open_ledger
-from torghut.research.run import ProgressFactory
 from torghut.workspace import Workspace
 
 STEP_ACTION = "demo.step.completed"
@@ -37,7 +35,6 @@ class DemoContext:
     plan: DemoPlan
     state: DemoState
     console: Console
-    progress: ProgressFactory | None = None
     ledger_url: str | None = None  # applied when step 1 creates the workspace
     _ws: Workspace | None = None
     _ledger: Ledger | None = None
@@ -72,25 +69,14 @@ class Step:
 
 
 @contextmanager
-def _bars(ctx: DemoContext) -> Iterator[None]:
-    """Rich progress bars for long inner loops (research trials), on a terminal only."""
+def _spinner(ctx: DemoContext, title: str) -> Iterator[None]:
+    """A live spinner with the running step's title (on a terminal only; lines printed
+    meanwhile scroll above it)."""
     if not ctx.console.is_terminal:
         yield
         return
-    bars = Progress("[progress.description]{task.description}", BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), console=ctx.console,
-                    transient=True)
-
-    def start(label: str, total: int) -> Callable[[int], None]:
-        task = bars.add_task(f"    {label}", total=total)
-        return lambda n: bars.advance(task, n)
-
-    with bars:
-        ctx.progress = start
-        try:
-            yield
-        finally:
-            ctx.progress = None
+    with ctx.console.status(f"[bold]{title}…[/bold]", spinner="dots"):
+        yield
 
 
 def run_steps(ctx: DemoContext, steps: list[Step]) -> dict[str, dict[str, Any]]:
@@ -104,7 +90,7 @@ def run_steps(ctx: DemoContext, steps: list[Step]) -> dict[str, dict[str, Any]]:
             continue
         ctx.console.print(f"[bold]{head}[/bold]")
         start = time.perf_counter()
-        with _bars(ctx):
+        with _spinner(ctx, step.title):
             result = step.run(ctx)
         seconds = time.perf_counter() - start
         failpoint(f"demo.{step.key}.before_record")  # crash tests: done but not recorded
