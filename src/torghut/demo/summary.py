@@ -25,7 +25,7 @@ from torghut.ledger.models import (
     PullRequest,
     PullRequestEvent,
 )
-from torghut.ops.conditions import RUNTIME_APPLIED_ACTION
+from torghut.ops.conditions import RUNTIME_APPLIED_ACTION, desired_config_sha256
 from torghut.ops.drift import DRIFT_CHECKED_ACTION
 
 OVERFIT_CODES = ("GATE1_DSR_", "GATE1_PBO_")
@@ -104,8 +104,8 @@ def criteria(ctx: DemoContext) -> dict[str, bool]:
         "rollback to last approved config on main": _on_main(repo,
                                                               drill["rollback"]["commit"])
             and "rolled_back" in states.values(),
-        "runtime converged, drift check clean": drill["converged"]["applied"]
-            == drill["converged"]["desired"] and bool(drift)
+        "runtime converged, drift check clean": bool(applied) and bool(drift)
+            and applied[-1].payload.get("config_sha256") == desired_config_sha256(repo)
             and bool(drift[-1].payload.get("in_sync")),
         "kill switch released with reason + incident id": bool(kills)
             and kills[-1].action == "release" and kills[-1].incident_id == incident,
