@@ -67,6 +67,7 @@ def test_status_is_off_by_default(ws: Workspace, torghut: CliRunner) -> None:
 
 def test_ask_evaluate_ask_decide(ws: Workspace, decided: tuple[Path, str, str],
                                  server: ReplayServer, torghut: CliRunner) -> None:
+    # control: AI-R2 (the call, its prompt/model versions and the human's decision)
     decision = decided[2]
     enable(ws, server.url)
     w = ("-w", str(ws.root), "advisory")

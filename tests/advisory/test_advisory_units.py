@@ -62,6 +62,7 @@ def test_breaches_are_the_hard_stops_own_codes() -> None:
 
 
 def test_evaluation_set_is_generated_by_code_and_versioned() -> None:
+    # control: AI-S1
     shipped = load()
     assert (shipped.name, shipped.version) == (EVAL_SET, EVAL_VERSION)
     assert build() == build()  # seeded

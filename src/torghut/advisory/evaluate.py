@@ -52,6 +52,7 @@ class EvaluationReport:
 def run_evaluation(ledger: Ledger, config: AdvisoryConfig, policy: GatePolicy, actor: str,
                    evalset: EvalSet, *, limit: int | None = None) -> EvaluationReport:
     """Ask every item (or the first ``limit``), record each call, report and store."""
+    # control: AI-S1
     if config.endpoint is None or config.model is None:
         raise TorghutError("an evaluation needs endpoint and model in the advisory config",
                            field="endpoint")
