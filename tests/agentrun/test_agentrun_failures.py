@@ -141,6 +141,22 @@ def test_wall_time_is_enforced_with_an_injected_clock(
     assert result.failure.startswith("WALL_TIME_EXCEEDED")
 
 
+def test_artifact_size_is_a_policy_bound(
+        tmp_path: Path, ledger_ws: Workspace, ledger: Ledger) -> None:  # noqa: F811
+    def bloated(ctx: LaneContext) -> LaneOutcome:  # the real lane, then a 2 MB diff
+        done = LANES["research-intake"](ctx)
+        (ctx.work_dir / "diffs").mkdir(exist_ok=True)
+        (ctx.work_dir / "diffs" / "huge.diff").write_bytes(b"+" * 2_000_000)
+        return done
+
+    result = execute_run(ledger_ws, ledger, agent_run(tmp_path, "i-1", "research-intake",
+                                                      INTAKE),
+                         as_identity="research-agent",
+                         lanes={**LANES, "research-intake": bloated})
+    assert result.failure_class == "policy" and result.failure is not None
+    assert result.failure.startswith("ARTIFACT_TOO_LARGE")
+
+
 def test_an_invalid_run_is_a_contract_failure_and_writes_no_bundle(
         tmp_path: Path, ledger_ws: Workspace, ledger: Ledger) -> None:  # noqa: F811
     bad = agent_run(tmp_path, "i-1", "research-intake", {**INTAKE, "universe": []}, ttl=None)

@@ -134,7 +134,7 @@ def execute_run(ws: Workspace, ledger: Ledger, run: AgentRun, *, as_identity: st
     except BaseException as exc:
         return _finish_failed_early(ws, ledger, run, spec, as_identity, exc, bundle_root)
     execution = 1 + sum(1 for e in run_events(ledger, run.name) if e["action"] == STARTED)
-    with ledger.write() as session:
+    with ledger.write() as session:  # control: RTS-28 (every agent run is in the chain)
         audit.append(session, as_identity, STARTED, run.name,
                      {**_request(run, spec), "execution": execution,
                       "signed_action": signed.model_dump(mode="json")})
@@ -281,7 +281,8 @@ def _finish_failed_early(ws: Workspace, ledger: Ledger, run: AgentRun,
     if not isinstance(exc, Exception) or classify(exc) is not FailureClass.POLICY:
         raise exc
     started = datetime.now(UTC)
-    final = (bundle_root or ws.root / BUNDLE_DIR) / run.name / f"refused-{int(time.time())}"
+    folder = (bundle_root or ws.root / BUNDLE_DIR) / run.name
+    final = folder / f"refused-{len(list(folder.glob('refused-*'))) + 1}"
     with staging_dir(final) as work:
         ctx = LaneContext(ws=ws, ledger=ledger, run=run, spec=spec, actor=actor, work_dir=work,
                           now=started, deadline=float("inf"))
