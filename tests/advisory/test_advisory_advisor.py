@@ -55,6 +55,9 @@ def test_valid_reply_is_advice_recorded_with_everything(
     assert (p["prompt_id"], p["prompt_sha256"], p["model"]) == (
         "review_rationale@1.0.0", template.sha256, "gpt-4o-mini")
     assert p["answer"]["verdict"] == "deny" and p["reason"] is None and p["agreed"] is True
+    assert p["inputs"] == FAILING and p["served_model"] == "gpt-4o-mini-2024-07-18"
+    # the prompt is reconstructible: template (by version) + recorded inputs = what was sent
+    assert template.messages(p["inputs"]) == server.received[0]["messages"]
     assert p["response_text"].startswith('{"verdict": "deny"') and len(p["request_sha256"]) == 64
     assert p["latency_ms"] > 0 and p["usage"]["completion_tokens"] > 0
     # the key went to the endpoint, never into the record

@@ -163,22 +163,26 @@ class _Outcome:
     latency_ms: float | None
     usage: Mapping[str, Any] = field(default_factory=dict)
     body_sha256: str | None = None
+    served_model: str | None = None  # the model the reply says answered
 
 
 def interpret(task: Task, reply: Reply, max_tokens: int) -> _Outcome:
     """Parse a chat completion strictly; anything off is a reason, never a guess."""
     raw = reply.body.decode("utf-8", "replace")
 
+    served: str | None = None
+
     def no(reason: str, detail: str, text: str = raw,
            usage: Mapping[str, Any] | None = None) -> _Outcome:
         return _Outcome(None, reason, detail, text, reply.latency_ms, usage or {},
-                        sha256_text(raw))
+                        sha256_text(raw), served)
 
     try:
         data = json.loads(raw)
         choice = data["choices"][0]
         content = choice["message"]["content"]
         usage = data.get("usage") or {}
+        served = data.get("model") if isinstance(data.get("model"), str) else None
         if not isinstance(content, str) or not isinstance(usage, dict):
             raise TypeError("content is not a string")
     except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -199,7 +203,8 @@ def interpret(task: Task, reply: Reply, max_tokens: int) -> _Outcome:
         first = exc.errors()[0]
         return no("schema_invalid", f"{field_path(tuple(first['loc']))}: {first['msg']}",
                   content, usage)
-    return _Outcome(answer, None, "", content, reply.latency_ms, usage, sha256_text(raw))
+    return _Outcome(answer, None, "", content, reply.latency_ms, usage, sha256_text(raw),
+                    served)
 
 
 def _refuse(ledger: Ledger, config: AdvisoryConfig, actor: str, request: Request,
@@ -219,7 +224,8 @@ def _finish(ledger: Ledger, config: AdvisoryConfig, actor: str, request: Request
         "call_id": call_id, "task": request.task.value, "source": request.source,
         "context": dict(request.context), "prompt_id": template.prompt_id,
         "prompt_version": template.version, "prompt_sha256": template.sha256,
-        "model": config.model, "endpoint": config.endpoint, "stage": config.stage,
+        "model": config.model, "served_model": out.served_model,
+        "endpoint": config.endpoint, "stage": config.stage, "inputs": dict(request.inputs),
         "inputs_sha256": sha256_text(canonical_json(dict(request.inputs))),
         "request_sha256": sha256_text(canonical_json(dict(body))) if body else None,
         "response_text": out.text[:_MAX_RECORDED_TEXT], "response_sha256": out.body_sha256,
