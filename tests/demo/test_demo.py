@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from tests.lanes.lane_helpers import kill_at
 from tests.ledger.conftest import BACKENDS, _pg_schema_url, pg_database  # noqa: F401
+from tests.support import assert_one_line_error, run_torghut, tree_snapshot
 from torghut.demo import run_demo
 from torghut.demo.drill import CANCELS_ACTION
 from torghut.demo.paper import BAD_ENTRY
@@ -259,3 +260,11 @@ def test_a_crash_after_a_step_resumes_without_repeating_it(tmp_path: Path) -> No
         assert s.scalar(select(func.count()).select_from(PullRequest)) == prs
         assert s.scalar(select(func.count()).select_from(ResearchRun)) == runs
         assert audit.verify(s, ledger.artifacts).ok
+
+
+def test_cli_refuses_a_foreign_workspace_in_one_line(tmp_path: Path) -> None:
+    foreign = init_workspace(tmp_path / "mine")
+    before = tree_snapshot(foreign.root)
+    proc = run_torghut("demo", "--workspace", str(foreign.root), "--fast")
+    assert_one_line_error(proc, "did not create")
+    assert tree_snapshot(foreign.root) == before  # nothing in the workspace changed
