@@ -39,6 +39,7 @@ REQUIRED = {
     "incident-recovery": {"torghutNamespace", "incidentId", "rollbackTarget", "confirm"},
     "audit-pack": {"runId", "artifactRefs", "complianceProfile", "outputPath"},
 }
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "agentruns"
 BUILD = {"repository": "gitops", "base": "main", "head": "codex/cand-x",
          "candidateSpecPath": "c.yaml", "strategyCatalogPath": "apps/torghut/strategy-catalog.yaml"}
 
@@ -186,6 +187,12 @@ def test_prompt_override_needs_the_scoping_annotation(tmp_path: Path,
     scoped = agent_run(tmp_path, "b-2", "candidate-build", params,
                        annotations={PROMPT_OVERRIDE_ANNOTATION: "candidates folder only"})
     assert validate_run(ledger_ws, ledger, scoped) == []
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_examples_validate(example: Path, ws: Workspace) -> None:
+    with open_ledger(ws) as book:
+        assert validate_run(ws, book, load_run(example)) == []
 
 
 def test_load_run_names_file_and_field(tmp_path: Path) -> None:
