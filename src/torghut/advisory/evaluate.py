@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from torghut.advisory.advisor import Advice, NoAdvice, Request, advise
-from torghut.advisory.config import AdvisoryConfig
+from torghut.advisory.config import ADVISORY_PATH, AdvisoryConfig
 from torghut.advisory.evalset import EvalSet
 from torghut.advisory.reliability import CallRecord, Reliability, breaches, measure, to_contract
 from torghut.contracts.gates import GatePolicy
@@ -54,7 +54,7 @@ def run_evaluation(ledger: Ledger, config: AdvisoryConfig, policy: GatePolicy, a
     """Ask every item (or the first ``limit``), record each call, report and store."""
     # control: AI-S1
     if config.endpoint is None or config.model is None:
-        raise TorghutError("an evaluation needs endpoint and model in the advisory config",
+        raise TorghutError("an evaluation needs endpoint and model", file=ADVISORY_PATH,
                            field="endpoint")
     items, records = [], []
     for item in evalset.items[:limit]:
