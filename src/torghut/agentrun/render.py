@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from torghut.agentrun.catalog import get_spec
+from torghut.agentrun.catalog import get_spec, spec_text
 from torghut.contracts.agentrun import AgentRun
 from torghut.fsutil import atomic_write_text
-from torghut.yamlio import dump_yaml
+from torghut.yamlio import dump_yaml, load_yaml_text
 
 DEFAULT_IMAGE = "ghcr.io/proompteng/torghut:latest"
 WORKSPACE_CLAIM = "torghut-workspace"
@@ -33,26 +33,29 @@ def render_manifests(run: AgentRun, *, as_identity: str, image: str = DEFAULT_IM
     spec = get_spec(run.spec.implementation_spec_ref.name)
     ns = namespace or run.metadata.namespace or "agents"
     labels = {**run.metadata.labels, "app.kubernetes.io/managed-by": "torghut"}
-    meta = {"name": run.name, "namespace": ns, "labels": labels}
+
+    def meta() -> dict[str, Any]:  # a fresh copy per document (no YAML anchors)
+        return {"name": run.name, "namespace": ns, "labels": dict(labels)}
+
     run_doc = _manifest(run)
     run_doc["metadata"]["namespace"] = ns
-    configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+    configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(),
                  "data": {RUN_FILE: dump_yaml(_manifest(run))}}
     container = {"name": "agentrun", "image": image,
                  "args": ["-w", "/workspace", "agentrun", "exec", f"/config/{RUN_FILE}",
                           "--as", as_identity],
                  "volumeMounts": [{"name": "run", "mountPath": "/config", "readOnly": True},
                                   {"name": "workspace", "mountPath": "/workspace"}]}
-    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta,
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta(),
            "spec": {"ttlSecondsAfterFinished": run.spec.ttl_seconds_after_finished,
                     "backoffLimit": 0,
                     "activeDeadlineSeconds": spec.spec.bounds.wall_time_seconds,
-                    "template": {"metadata": {"labels": labels}, "spec": {
+                    "template": {"metadata": {"labels": dict(labels)}, "spec": {
                         "restartPolicy": "Never", "containers": [container],
                         "volumes": [{"name": "run", "configMap": {"name": run.name}},
                                     {"name": "workspace", "persistentVolumeClaim":
                                      {"claimName": WORKSPACE_CLAIM}}]}}}}
-    spec_doc = _manifest(spec)
+    spec_doc = load_yaml_text(spec_text(spec.name), file=spec.name)  # as shipped, comments
     spec_doc["metadata"]["namespace"] = ns
     return {"implementationspec.yaml": spec_doc, "agentrun.yaml": run_doc,
             "configmap.yaml": configmap, "job.yaml": job}
