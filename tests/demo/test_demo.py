@@ -42,6 +42,7 @@ from torghut.ledger.models import (
     ResearchRun,
     Trial,
 )
+from torghut.ops import kill_switch as ops_kill
 from torghut.ops.audit_verify import verify_pack
 from torghut.ops.conditions import RUNTIME_APPLIED_ACTION, desired_config_sha256
 from torghut.ops.drift import DRIFT_CHECKED_ACTION
@@ -231,6 +232,21 @@ def test_rerun_resumes_without_redoing_anything(demo_ws: Workspace, book: Ledger
         assert s.scalar(select(func.count()).select_from(ResearchRun)) == runs
         assert [e for e in audit.log(s) if e.action == STEP_ACTION] == steps
         assert audit.verify(s, book.artifacts).ok
+
+
+def test_criteria_are_read_from_the_ledger_not_the_state_file(demo_ws: Workspace,
+                                                               book: Ledger) -> None:
+    """An operator engages the kill switch after the demo: the re-run reports the release
+    criterion broken (exit criteria are re-read), and holds again once released."""
+    incident = _state(demo_ws)["steps"]["drill"]["result"]["incident"]
+    ops_kill.engage(demo_ws, book, scope="firm", state="halted", reason="after the demo",
+                    as_identity=OPERATOR)
+    try:
+        assert run_demo(demo_ws.root, plan="fast", console=_quiet()) is False
+    finally:
+        ops_kill.release(demo_ws, book, scope="firm", reason="checked", incident_id=incident,
+                         as_identity=OPERATOR)
+    assert run_demo(demo_ws.root, plan="fast", console=_quiet()) is True
 
 
 def test_other_flavour_or_foreign_workspace_is_refused(demo_ws: Workspace,
