@@ -15,7 +15,7 @@ from tests.ledger.helpers import drop_guards
 from tests.support import assert_one_line_error, run_torghut
 from torghut.ledger import audit, open_ledger
 from torghut.ledger.models import Incident
-from torghut.ops import kill_switch
+from torghut.ops import incidents, kill_switch
 from torghut.ops import pack_layout as L
 from torghut.ops.audit_pack import build_pack
 from torghut.ops.audit_verify import check_pack
@@ -82,3 +82,22 @@ def test_a_row_edited_behind_the_ledgers_back_is_packed_and_flagged(
     assert incidents[0]["summary"] == "nothing happened"  # the ledger as it is
     assert [(p.code, p.path) for p in check_pack(result.path).problems] == [
         ("ROW_MODIFIED", f"{L.table_file('incidents')} id={incidents[0]['id']}")]
+
+
+def test_incident_pack_holds_the_full_incident_records(ledger_ws: Workspace,  # noqa: F811
+                                                       tmp_path: Path) -> None:
+    ws = ledger_ws
+    with open_ledger(ws) as book:
+        opened = incidents.open_incident(ws, book, incident_class="B", severity="high",
+                                         summary="reject burst", symbols=["SYN000"],
+                                         as_identity="oscar")
+        contained = incidents.IncidentChange(timeline={"contained_at": datetime.now(UTC)})
+        incidents.update_incident(ws, book, opened.incident_id, contained,
+                                  note="kill switch engaged", as_identity="oscar")
+        result = build_pack(ws, book, candidate=None, incident=opened.incident_id,
+                            out=tmp_path / "pack")
+    shutil.rmtree(ws.root)
+    records = json.loads((result.path / L.table_file("incident_records")).read_text())
+    assert [r["record"]["symbols"] for r in records] == [["SYN000"], ["SYN000"]]
+    assert records[-1]["record"]["timeline"]["contained_at"] is not None
+    assert check_pack(result.path).problems == []

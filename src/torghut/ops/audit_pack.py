@@ -52,6 +52,7 @@ from torghut.ledger.models import (
     FoldMetric,
     GateResultRow,
     Incident,
+    IncidentRecordRow,
     KillSwitchEvent,
     OrderEvent,
     Promotion,
@@ -236,7 +237,9 @@ def _gather_incident(session: Session, ref: str) -> _Gathered:
              if k["incident_id"] == ref or _near(_parse_ts(k["created_at"]), lo, hi)]
     rolled = [p for p in _select(session, Promotion, Promotion.state == "rolled_back")
               if _near(_parse_ts(p["created_at"]), lo, hi)]
-    rows: Rows = {"incidents": incidents, "kill_switch_events": kills, "promotions": rolled}
+    records = _select(session, IncidentRecordRow, IncidentRecordRow.incident_id == ref)
+    rows: Rows = {"incidents": incidents, "incident_records": records,
+                  "kill_switch_events": kills, "promotions": rolled}
     events = _events(session, rows, {f"incident:{ref}"}, set())
     around = {ROLLBACK_SUBJECT, *(f"kill_switch:{k['scope']}" for k in kills)}
     for subject in sorted(around):  # the signed actions and rollbacks of the same hours
