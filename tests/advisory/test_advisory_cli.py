@@ -72,7 +72,7 @@ def test_ask_evaluate_ask_decide(ws: Workspace, decided: tuple[Path, str, str],
     enable(ws, server.url)
     w = ("-w", str(ws.root), "advisory")
     first = torghut(*w, "summarise", decision[:12], "--as", "research-agent", "--json")
-    assert first.returncode == 1 and _json(first)["reason"] == "circuit_open"  # unmeasured
+    assert first.returncode == 1 and _json(first)["reason"] == "forced_off"  # unmeasured
     assert server.received == []
     status = _json(torghut(*w, "status", "--json"))
     assert status["status"] == "forced_off"

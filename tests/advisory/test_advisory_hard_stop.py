@@ -77,7 +77,7 @@ def test_reliable_path_clears_then_a_degraded_model_trips_the_hard_stop(
     assert status(ledger, config) == "forced_off"
     sent = len(server.received)
     result = advise(ledger, config, POLICY, "research-agent", ASK)
-    assert isinstance(result, NoAdvice) and result.reason == "circuit_open"
+    assert isinstance(result, NoAdvice) and result.reason == "forced_off"
     assert "HARD_STOP_LLM_ERROR_RATIO_ABOVE_MAX" in result.detail
     assert len(server.received) == sent
 

@@ -132,9 +132,9 @@ def advise(ledger: Ledger, config: AdvisoryConfig, policy: GatePolicy, actor: st
                             "stage 0: the advisory path is off (apps/torghut/advisory.yaml)")
         with ledger.read() as session:
             state = path_state(session, config, policy)
-        if state.status != "on":
-            return _refuse(ledger, config, actor, request, template, "circuit_open",
-                           f"{state.status}: " + "; ".join(state.reasons))
+        if state.status != "on":  # forced_off or circuit_open: nothing is sent
+            return _refuse(ledger, config, actor, request, template, state.status,
+                           "; ".join(state.reasons))
     messages = template.messages(request.inputs)
     size = math.ceil(sum(len(m["content"]) for m in messages) / 4)
     if size > config.max_prompt_tokens:

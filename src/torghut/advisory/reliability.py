@@ -1,7 +1,7 @@
 """Reliability of the advisory path: pure arithmetic over recorded calls (control AI-S1).
 
-Over the calls that reached the endpoint (a call refused before sending — circuit open,
-prompt over budget — says nothing about the model):
+Over the calls that reached the endpoint (a call refused before sending — forced off,
+circuit open, prompt over budget — says nothing about the model):
 
 * ``schema_valid_rate`` — outputs that parsed and passed the strict response schema;
 * ``error_ratio`` — calls that ended in no advice, whatever the reason;
@@ -29,7 +29,7 @@ from torghut.gates.engine import make_context
 from torghut.gates.hard_stops import check_llm
 
 #: Reasons recorded for calls never sent (they do not measure the model).
-NOT_SENT = frozenset({"circuit_open", "prompt_too_large"})
+NOT_SENT = frozenset({"forced_off", "circuit_open", "prompt_too_large"})
 _VETO, _ADJUST, _PASS = frozenset({"deny", "fail"}), frozenset({"adjust"}), frozenset(
     {"allow", "pass", "pass_through"})
 
