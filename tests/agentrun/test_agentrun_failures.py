@@ -184,7 +184,9 @@ def test_recovery_for_an_unknown_incident_rolls_nothing_back(
 def test_render_writes_spec_run_configmap_and_job(tmp_path: Path) -> None:
     run = agent_run(tmp_path, "i-1", "research-intake", INTAKE)
     docs = render_manifests(run, as_identity="research-agent", namespace="agents")
-    parsed = [load_yaml_text(d, file="render") for d in render_text(docs).split("---\n")]
+    text = render_text(docs)
+    assert "&id" not in text  # plain documents, no anchors shared between them
+    parsed = [load_yaml_text(d, file="render") for d in text.split("---\n")]
     assert [d["kind"] for d in parsed] == ["ImplementationSpec", "AgentRun", "ConfigMap", "Job"]
     job = parsed[3]
     assert job["spec"]["ttlSecondsAfterFinished"] == 3600 and job["spec"]["backoffLimit"] == 0
