@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests.agentrun.agentrun_helpers import agent_run, run_doc, write_run
 from tests.ledger.conftest import backend, ledger, ledger_ws, pg_database  # noqa: F401
+from tests.research.research_helpers import write_candidate
 from tests.support import CliRunner
 from torghut.agentrun import RunViolations, execute_run
 from torghut.agentrun.context import LaneContext, LaneOutcome
@@ -179,6 +180,24 @@ def test_recovery_for_an_unknown_incident_rolls_nothing_back(
     assert result.failure_class == "contract" and result.failure is not None
     assert "no such incident: 'INC-404'" in result.failure
     assert rev_parse(ledger_ws.gitops_dir, MAIN) == main
+
+
+def test_a_run_writes_only_to_the_repository_it_names(
+        tmp_path: Path, ledger_ws: Workspace, ledger: Ledger) -> None:  # noqa: F811
+    write_candidate(ledger_ws.root / "c.yaml")
+    params = {"repository": "git@example.com:other/gitops.git", "base": "main",
+              "head": "codex/c-1", "candidateSpecPath": "c.yaml",
+              "strategyCatalogPath": "apps/torghut/strategy-catalog.yaml"}
+    result = execute_run(ledger_ws, ledger, agent_run(tmp_path, "c-1", "candidate-build",
+                                                      params), as_identity="research-agent")
+    assert result.failure_class == "contract" and result.failure is not None
+    assert "is not this workspace's GitOps repo" in result.failure
+    assert rev_parse(ledger_ws.gitops_dir, "codex/c-1") is None
+    ok = execute_run(ledger_ws, ledger, agent_run(tmp_path, "c-2", "candidate-build",
+                                                  {**params, "repository": "gitops",
+                                                   "head": "codex/c-2"}),
+                     as_identity="research-agent")
+    assert ok.status == "succeeded" and rev_parse(ledger_ws.gitops_dir, "codex/c-2")
 
 
 def test_render_writes_spec_run_configmap_and_job(tmp_path: Path) -> None:

@@ -67,6 +67,18 @@ class LaneContext:
             raise ContractFailure(f"{target} does not exist", field=f"spec.parameters.{key}")
         return target
 
+    def gitops_repo(self) -> Path:
+        """The workspace's GitOps repo, which ``repository`` must name: ``gitops``, its path
+        or its ``origin`` URL (a run never writes to a repository it did not name)."""
+        repo = self.ws.gitops_dir
+        named = str(self.params["repository"])
+        origin = git(repo, "config", "--default", "", "--get", "remote.origin.url").strip()
+        if named not in {"gitops", str(repo), str(repo.resolve()), origin} - {""}:
+            raise ContractFailure(f"{named!r} is not this workspace's GitOps repo (gitops, "
+                                  f"{repo}{', ' + origin if origin else ''})",
+                                  field="spec.parameters.repository")
+        return repo
+
     def write_diff(self, name: str, base: str, head: str) -> Path:
         """``git diff base head`` of the GitOps repo into ``diffs/<name>.diff``."""
         text = git(self.ws.gitops_dir, "diff", "--no-color", base, head)

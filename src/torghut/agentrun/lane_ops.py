@@ -122,7 +122,7 @@ def _patch(ctx: LaneContext) -> str:
 
 def promotion_lane(ctx: LaneContext) -> LaneOutcome:
     p = ctx.params
-    repo = ctx.ws.gitops_dir
+    repo = ctx.gitops_repo()
     if p["base"] != MAIN:
         raise ContractFailure(f"promotion PRs target {MAIN}", field="spec.parameters.base")
     base = rev_parse(repo, MAIN)

@@ -145,7 +145,7 @@ def candidate_build(ctx: LaneContext) -> LaneOutcome:
         spec = load_candidate(source)
     except TorghutError as exc:
         raise _contract(exc, "candidateSpecPath") from None
-    repo = ctx.ws.gitops_dir
+    repo = ctx.gitops_repo()
     base = rev_parse(repo, p["base"])
     if base is None:
         raise ContractFailure(f"no ref {p['base']!r} in the GitOps repo",

@@ -73,7 +73,7 @@ def runbooks() -> dict[str, str]:
 
 def governance_rollout(ctx: LaneContext) -> LaneOutcome:
     p = ctx.params
-    repo = ctx.ws.gitops_dir
+    repo = ctx.gitops_repo()
     base = rev_parse(repo, str(p["base"]))
     if base is None:
         raise ContractFailure(f"no ref {p['base']!r} in the GitOps repo",
