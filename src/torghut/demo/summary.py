@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from torghut.demo.criteria import criteria
+from torghut.demo.plan import PANEL, RESEARCH
 from torghut.demo.runner import DemoContext
 from torghut.governance.lifecycle import current_state
 
@@ -42,6 +43,12 @@ def render(ctx: DemoContext, checks: dict[str, bool]) -> None:
                   _num(m.get("net_pnl")), str(m.get("fills", "-")), _num(m.get("slippage_bps")))
     console.print(t)
     d = r["drill"]
+    console.print(f"Data: the real S&P 500 / NASDAQ sample passed Gate 0; the lanes ran on the "
+                  f"seeded synthetic panel {PANEL} (planted momentum edge, regimes): research "
+                  f"on {RESEARCH}, paper on the held-out window from "
+                  f"{r['data']['paper_start']} — two index series cannot give three families "
+                  "an edge that survives Gate 1, and the policy is never loosened.",
+                  markup=False, soft_wrap=True)
     console.print(f"Drill: incident {d['incident']}; {len(d['cancels']['acknowledged'])}/"
                   f"{len(d['cancels']['requested'])} cancels acknowledged; frozen with "
                   f"{d['frozen']['code']}; rollback {d['rollback']['commit'][:12]} → "
