@@ -39,6 +39,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/plugins.py
 	$(BIN)/python bench/risk_chain.py
 	$(BIN)/python bench/runtime.py
+	$(BIN)/python bench/stress_replay.py
 
 schemas: $(STAMP)
 	$(BIN)/torghut schemas export --out schemas
