@@ -96,6 +96,16 @@ def test_config_is_off_by_default_and_strict() -> None:
         assert "a.yaml" in str(info.value) and field in str(info.value), (text, info.value)
 
 
+@pytest.mark.parametrize("name", ["TORGHUT_LIVE_API_SECRET", "TORGHUT_GITHUB_TOKEN",
+                                  "GITHUB_TOKEN", "GH_TOKEN"])
+def test_AI_M1_advisory_key_is_never_a_trading_or_gitops_credential(name: str) -> None:
+    # control: AI-M1 (no credential that can submit orders or merge a promotion PR)
+    with pytest.raises(TorghutError, match="api_key_env"):
+        parse_config(f"api_key_env: {name}\n", file="a.yaml")
+    assert parse_config("api_key_env: TORGHUT_LLM_KEY\n", file="a.yaml").api_key_env \
+        == "TORGHUT_LLM_KEY"
+
+
 def test_prompts_are_allow_listed_and_hashed() -> None:
     template = prompt_for(Task.REVIEW_RATIONALE, "1.0.0")
     assert template.sha256 == prompt_for(Task.REVIEW_RATIONALE, "1.0.0").sha256

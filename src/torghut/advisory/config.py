@@ -24,6 +24,7 @@ from torghut.workspace import Workspace
 from torghut.yamlio import load_yaml_text, validate_yaml_model
 
 ADVISORY_PATH = "apps/torghut/advisory.yaml"
+_GITOPS_TOKENS = frozenset({"GITHUB_TOKEN", "GH_TOKEN"})
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
@@ -61,6 +62,9 @@ class AdvisoryConfig(Contract):
     def _env_name(cls, value: str) -> str:
         if not _ENV_NAME.match(value):
             raise ValueError("must be an environment variable NAME, not a key")
+        if _holds_trading_credential(value):
+            raise ValueError(f"{value} may hold a trading or GitOps credential; the advisory "
+                             "path reads only its own key (e.g. TORGHUT_LLM_API_KEY)")
         return value
 
     @model_validator(mode="after")
@@ -82,6 +86,15 @@ class AdvisoryConfig(Contract):
     def api_key(self) -> str | None:
         """Read at call time, never stored or recorded."""
         return os.environ.get(self.api_key_env) or None
+
+
+def _holds_trading_credential(name: str) -> bool:
+    """Torghut's own variables other than ``TORGHUT_LLM_*`` (live broker secrets among them)
+    and the GitHub token that can merge promotion PRs are never the advisory key."""
+    # control: AI-M1 (the LLM path holds no credential that can trade, approve or merge)
+    upper = name.upper()
+    ours = upper.startswith("TORGHUT_") and not upper.startswith("TORGHUT_LLM_")
+    return ours or upper in _GITOPS_TOKENS
 
 
 def parse_config(text: str, *, file: str) -> AdvisoryConfig:
