@@ -8,6 +8,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from torghut.ledger import Ledger
+from torghut.ops.incidents import open_incident
+from torghut.workspace import Workspace
+
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 def run_torghut(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
@@ -32,3 +36,12 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str)
     assert len(lines) == 1, proc.stderr
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
+
+
+def open_test_incident(ws: Workspace, ledger: Ledger, *, as_identity: str = "oscar",
+                       summary: str = "kill-switch drill", incident_class: str = "C",
+                       severity: str = "low") -> str:
+    """Open a real incident through the ledger and return its id: a kill-switch release
+    must name one (FIA-3). Class C, low severity by default, so no hard stop holds."""
+    return open_incident(ws, ledger, incident_class=incident_class, severity=severity,
+                         summary=summary, as_identity=as_identity).incident_id

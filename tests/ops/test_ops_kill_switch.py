@@ -20,7 +20,7 @@ from typer.testing import CliRunner as TyperRunner
 from tests.lanes.lane_helpers import edge_workspace
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401
 from tests.ops.ops_helpers import commit_on_main
-from tests.support import assert_one_line_error, run_torghut
+from tests.support import assert_one_line_error, open_test_incident, run_torghut
 from torghut.cli import main as cli_main
 from torghut.contracts.gates import Target
 from torghut.contracts.orders import KillState
@@ -36,7 +36,7 @@ from torghut.lanes.research import record_run
 from torghut.lanes.validation import evaluate_candidate
 from torghut.ledger import Ledger, audit, open_ledger
 from torghut.ledger.models import KillSwitchEvent
-from torghut.ops import kill_switch
+from torghut.ops import incidents, kill_switch
 from torghut.ops.conditions import measure_kill_switch
 from torghut.research.run import ResearchRun as FinishedRun
 from torghut.risk.kill_switch import RISK_FUNCTION, Trigger, TriggerCode
@@ -150,27 +150,28 @@ def test_FIA_3_release_requires_operations_identity_reason_and_incident(
         ledger_ws: Workspace, book: Ledger) -> None:  # noqa: F811
     ws = ledger_ws
     kill_switch.engage(ws, book, scope="firm", state="halted", reason="drill", as_identity="oscar")
+    inc = open_test_incident(ws, book)
     before = len(_events(book))
     # Missing reason or incident: bad input, one line, exit 2, nothing audited.
     assert_one_line_error(ks(ws, "release", "--scope", "firm", "--reason", "fixed", "--as",
                              "oscar"), "--incident")
-    for reason, incident, field in (("fixed", " ", "incident_id"), (None, "INC-1", "reason")):
+    for reason, incident, field in (("fixed", " ", "incident_id"), (None, inc, "reason")):
         with pytest.raises(TorghutError) as info:
             kill_switch.release(ws, book, scope="firm", reason=reason, incident_id=incident,
                                 as_identity="oscar")
         assert info.value.exit_code == 2 and info.value.field == field
     assert len(_events(book)) == before
     # An agent or an approver: refused (exit 1), audited, still halted.
-    proc = ks(ws, "release", "--scope", "firm", "--reason", "fixed", "--incident", "INC-1",
+    proc = ks(ws, "release", "--scope", "firm", "--reason", "fixed", "--incident", inc,
               "--as", "research-agent")
     assert proc.returncode == 1 and "ROLE_NOT_PERMITTED" in proc.stderr, proc.stderr
     with pytest.raises(Refusal) as approver:
-        kill_switch.release(ws, book, scope="firm", reason="fixed", incident_id="INC-1",
+        kill_switch.release(ws, book, scope="firm", reason="fixed", incident_id=inc,
                             as_identity="alice")
     assert approver.value.code == "ROLE_NOT_PERMITTED"
     audited = _refusals(book)
     assert [r["code"] for r in audited] == ["ROLE_NOT_PERMITTED"] * 2
-    assert [r["requested"]["incident_id"] for r in audited] == ["INC-1"] * 2  # type: ignore[index]
+    assert [r["requested"]["incident_id"] for r in audited] == [inc] * 2  # type: ignore[index]
     # Even an agent holding the operations role may engage but never resume trading.
     identities = (ws.gitops_dir / IDENTITIES_PATH).read_text()
     commit_on_main(ws, {IDENTITIES_PATH: identities.replace(
@@ -180,18 +181,18 @@ def test_FIA_3_release_requires_operations_identity_reason_and_incident(
     assert kill_switch.engage(ws, book, scope="symbol:AAA", state="halted", reason="odd prints",
                               as_identity="research-agent") is not None
     with pytest.raises(Refusal) as refused:
-        kill_switch.release(ws, book, scope="firm", reason="fixed", incident_id="INC-1",
+        kill_switch.release(ws, book, scope="firm", reason="fixed", incident_id=inc,
                             as_identity="research-agent")
     assert refused.value.code == "AGENT_CANNOT_RELEASE"
     assert _refusals(book)[-1]["code"] == "AGENT_CANNOT_RELEASE"
     assert _states(book) == {"firm": KillState.HALTED, "symbol:AAA": KillState.HALTED}
     # Releasing what is not engaged is refused too.
     with pytest.raises(Refusal) as idle:
-        kill_switch.release(ws, book, scope="strategy:tsmom", reason="x", incident_id="INC-1",
+        kill_switch.release(ws, book, scope="strategy:tsmom", reason="x", incident_id=inc,
                             as_identity="oscar")
     assert idle.value.code == "KILL_NOT_ENGAGED"
     # A person from operations with a reason and an incident: released, recorded, verified.
-    ok = ks(ws, "release", "--scope", "firm", "--reason", "venue back", "--incident", "INC-1",
+    ok = ks(ws, "release", "--scope", "firm", "--reason", "venue back", "--incident", inc,
             "--as", "oscar", "--json")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["state"] == "active"
@@ -199,9 +200,38 @@ def test_FIA_3_release_requires_operations_identity_reason_and_incident(
     with book.read() as s:
         last = s.scalars(select(KillSwitchEvent).order_by(KillSwitchEvent.id.desc())).first()
     assert last is not None and (last.action, last.incident_id, last.actor, last.state) == (
-        "release", "INC-1", "oscar", "active")
+        "release", inc, "oscar", "active")
     assert [e.action for e in _events(book)][-2:] == ["ops.kill_switch.release",
                                                       "ops.kill_switch"]
+
+
+def test_FIA_3_release_needs_an_existing_incident(ledger_ws: Workspace,  # noqa: F811
+                                                  book: Ledger) -> None:
+    """A release naming an incident the ledger lacks is refused (exit 1, one line,
+    audited) and the scope stays engaged; a closed incident may be named, since an
+    incident is often closed only after trading resumes."""
+    # control: FIA-3
+    ws = ledger_ws
+    kill_switch.engage(ws, book, scope="firm", state="halted", reason="drill", as_identity="oscar")
+    proc = ks(ws, "release", "--scope", "firm", "--reason", "fixed", "--incident", "INC-404",
+              "--as", "oscar")
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 1 and len(lines) == 1 and "Traceback" not in proc.stderr
+    assert lines[0].startswith("error: INCIDENT_UNKNOWN") and "INC-404" in lines[0], lines
+    refused = _refusals(book)[-1]
+    assert refused["code"] == "INCIDENT_UNKNOWN"
+    assert refused["requested"]["incident_id"] == "INC-404"  # type: ignore[index]
+    assert _states(book) == {"firm": KillState.HALTED}
+    with book.read() as s:
+        assert [r.action for r in s.scalars(select(KillSwitchEvent))] == ["engage"]
+    inc = open_test_incident(ws, book)
+    incidents.close_incident(ws, book, inc, incidents.IncidentChange(
+        root_cause="infrastructure", preventive_action="failover drill",
+        preventive_pr="https://github.com/example/torghut/pull/1"),
+        note="venue recovered", as_identity="oscar")
+    done = kill_switch.release(ws, book, scope="firm", reason="venue back", incident_id=inc,
+                               as_identity="oscar")
+    assert done.incident_id == inc and _states(book) == {}
 
 
 # ----------------------------------------------------------------------------- RTS-16
@@ -224,7 +254,8 @@ def test_RTS_16_the_risk_function_engages_unsigned_and_only_a_person_releases(
     recorded = Trigger.model_validate(alerts[0].payload)
     assert recorded.alert_latency == timedelta(seconds=1) and recorded.within_alert_budget
     released = kill_switch.release(ledger_ws, book, scope="strategy:tsmom", reason="venue back",
-                                   incident_id="INC-2", as_identity="oscar")
+                                   incident_id=open_test_incident(ledger_ws, book),
+                                   as_identity="oscar")
     assert released.previous is KillState.HALTED and _states(book) == {}
 
 
@@ -274,11 +305,12 @@ def test_plan_kill_switch_freezes_promotion(
                 "schema_version": "1.0", "state": "halted", "scope": "firm, symbol:SYN000"}
             assert current_state(s, cid) is State.PROPOSED
         # Releasing one scope is not enough; releasing both unfreezes.
-        kill_switch.release(ws, book, scope="firm", reason="limit reset", incident_id="INC-3",
+        inc = open_test_incident(ws, book)
+        kill_switch.release(ws, book, scope="firm", reason="limit reset", incident_id=inc,
                             as_identity="oscar")
         assert "HARD_STOP_KILL_SWITCH_ENGAGED" in _evaluate(ws, book, cid)
         kill_switch.release(ws, book, scope="symbol:SYN000", reason="prints fixed",
-                            incident_id="INC-3", as_identity="oscar")
+                            incident_id=inc, as_identity="oscar")
         assert _evaluate(ws, book, cid) == ()
         assert promotion.signoff(ws, book, cid, as_identity="validation-agent") \
             is State.VALIDATED

@@ -13,10 +13,12 @@ Who may do what:
 * engage — an identity with the operations role, signed (``ops.kill_switch``), or the
   runtime's risk function on an automatic trigger, unsigned, as :data:`RISK_FUNCTION`
   (RTS 6 Art 16(5), control RTS-16: "without the trader");
-* release — a *human* operations identity, signed, with a reason and an incident id
-  (FIA-3; RTS 6 Art 15(3)); an agent may not resume trading, however it is configured.
+* release — a *human* operations identity, signed, with a reason and the id of an
+  incident the ledger holds, open or closed (FIA-3; RTS 6 Art 15(3)); an agent may not
+  resume trading, however it is configured.
 
-Refusals (wrong role, an agent releasing, a de-escalation, releasing what is not engaged)
+Refusals (wrong role, an agent releasing, a de-escalation, releasing what is not engaged,
+an unknown incident)
 are audited as ``governance.refused`` and change nothing else; missing input is exit 2.
 """
 
@@ -37,6 +39,7 @@ from torghut.governance.refusal import Refusal
 from torghut.governance.rights import Action
 from torghut.ledger import Ledger, audit
 from torghut.ledger.models import KillSwitchEvent
+from torghut.ops.incidents import find_incident
 from torghut.risk.kill_switch import (
     FIRM,
     MANUAL,
@@ -196,6 +199,15 @@ def engage(ws: Workspace, ledger: Ledger, *, scope: str, state: KillState | str,
     return done
 
 
+def _known_incident(session: Session, incident_id: str) -> None:
+    """Refuse a release naming an incident the ledger does not have (FIA-3). A closed
+    incident may be named: an incident is often closed only after trading resumes."""
+    # control: FIA-3 (the incident a release names exists in the ledger)
+    if find_incident(session, incident_id) is None:
+        raise Refusal("INCIDENT_UNKNOWN", f"no incident {incident_id!r} in the ledger: open "
+                      "one with `torghut incident open` and name its id")
+
+
 def release(ws: Workspace, ledger: Ledger, *, scope: str, reason: str | None,
             incident_id: str | None, as_identity: str, now: datetime | None = None,
             signed: SignedAction | None = None) -> KillTransition:
@@ -220,6 +232,7 @@ def release(ws: Workspace, ledger: Ledger, *, scope: str, reason: str | None,
                           "person with the operations role resumes trading")
         with ledger.write() as session:
             _first_use(session, signed, remote)
+            _known_incident(session, incident_id)
             done = board(session).release(scope, reason=reason, incident_id=incident_id,
                                           actor=signed.actor, at=at)
             row = _write(session, done, signed.signature)
