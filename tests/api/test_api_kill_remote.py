@@ -10,8 +10,8 @@ import shutil
 import pytest
 
 from tests.api.api_helpers import client_for, commit_main
+from tests.api.test_api_kill_switch import _incident, _post
 from tests.api.test_api_kill_switch import _kill_rows as _rows
-from tests.api.test_api_kill_switch import _post
 from tests.ledger.conftest import backend, ledger_ws, pg_database  # noqa: F401 (fixtures)
 from torghut.api import kill
 from torghut.errors import TorghutError
@@ -41,10 +41,11 @@ def _keyless(ws: Workspace) -> None:
 def test_keyless_server_accepts_a_signed_engage_and_release(
         ledger_ws: Workspace) -> None:  # noqa: F811
     ws = ledger_ws
+    inc = _incident(ws)  # opened (signed) by oscar before the keys leave the server
     engage = kill.sign_request(ws, "oscar", op="engage", scope="firm", state="halted",
                                reason="remote drill")
     release = kill.sign_request(ws, "oscar", op="release", scope="firm", reason="drill over",
-                                incident_id="INC-42")
+                                incident_id=inc)
     _keyless(ws)
     with client_for(ws) as (client, _):
         first = _post(client, engage)
@@ -55,7 +56,7 @@ def test_keyless_server_accepts_a_signed_engage_and_release(
         assert second.json()["state"] == "active"
     rows = _rows(ws)
     assert [(r.action, r.state, r.actor, r.incident_id) for r in rows] == [
-        ("engage", "halted", "oscar", None), ("release", "active", "oscar", "INC-42")]
+        ("engage", "halted", "oscar", None), ("release", "active", "oscar", inc)]
     assert [r.signature for r in rows] == [engage.signature, release.signature]
     assert [r.created_at.replace(tzinfo=None) for r in rows] == [
         engage.signed_at.replace(tzinfo=None), release.signed_at.replace(tzinfo=None)]
@@ -78,7 +79,7 @@ def test_keyless_server_refuses_forged_replayed_and_agent_requests(
     agent_engage = kill.sign_request(ws, "research-agent", op="engage", scope="strategy:x",
                                      state="reducing", reason="agent sees drift")
     agent_release = kill.sign_request(ws, "research-agent", op="release", scope="symbol:AAA",
-                                      reason="agent says fine", incident_id="INC-9")
+                                      reason="agent says fine", incident_id=_incident(ws))
     approver = kill.sign_request(ws, "alice", op="engage", scope="firm", state="halted",
                                  reason="not operations")
     no_incident = kill.sign_request(ws, "oscar", op="release", scope="symbol:AAA",

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.api.api_helpers import client_for, real_server
+from tests.support import open_test_incident
 from torghut.api import kill
 from torghut.contracts.governance import SignedAction
 from torghut.governance.guard import REFUSED_ACTION
@@ -33,12 +34,19 @@ def _refusals(ws: Workspace) -> list[dict[str, Any]]:
         return [ev.payload for ev in audit.log(session) if ev.action == REFUSED_ACTION]
 
 
+def _incident(ws: Workspace) -> str:
+    """A real incident in the workspace's ledger: a release must name one (FIA-3)."""
+    with open_ledger(ws) as ledger:
+        return open_test_incident(ws, ledger)
+
+
 def _state(client: TestClient, scope: str) -> str:
     scopes = client.get("/api/kill-switch").json()["scopes"]
     return next(s["state"] for s in scopes if s["scope"] == scope)
 
 
 def test_api_kill_switch_signed_engage_and_release(ws: Workspace) -> None:
+    inc = _incident(ws)
     with client_for(ws) as (client, _):
         engage = kill.sign_request(ws, "oscar", op="engage", scope="firm", state="halted",
                                    reason="drill: desk test")
@@ -49,7 +57,7 @@ def test_api_kill_switch_signed_engage_and_release(ws: Workspace) -> None:
         metrics = client.get("/metrics").text
         assert 'torghut_kill_switch_state{scope="firm"} 2.0' in metrics
         release = kill.sign_request(ws, "oscar", op="release", scope="firm",
-                                    reason="drill over", incident_id="INC-7")
+                                    reason="drill over", incident_id=inc)
         assert _post(client, release).status_code == 200
         assert _state(client, "firm") == "active"
     rows = _kill_rows(ws)
@@ -57,7 +65,7 @@ def test_api_kill_switch_signed_engage_and_release(ws: Workspace) -> None:
                                                              ("release", "active", "oscar")]
     # Ed25519 is deterministic: the recorded signature is the client's own.
     assert [r.signature for r in rows] == [engage.signature, release.signature]
-    assert rows[1].incident_id == "INC-7"
+    assert rows[1].incident_id == inc
 
 
 def test_api_kill_switch_strategy_scope_reducing(ws: Workspace) -> None:
@@ -145,11 +153,33 @@ def test_api_kill_switch_bad_bodies_are_422(ws: Workspace) -> None:
 
 
 def test_api_kill_switch_release_when_not_engaged_is_409(ws: Workspace) -> None:
+    inc = _incident(ws)
     with client_for(ws) as (client, _):
         signed = kill.sign_request(ws, "oscar", op="release", scope="firm", reason="nothing",
-                                   incident_id="INC-1")
+                                   incident_id=inc)
         response = _post(client, signed)
     assert response.status_code == 409 and response.json()["code"] == "KILL_NOT_ENGAGED"
+
+
+def test_FIA_3_api_release_needs_an_existing_incident(ws: Workspace) -> None:
+    """A well-signed release by operations naming an incident the ledger lacks: 409 (the
+    signer may act; the ledger disagrees), audited, and the scope stays engaged."""
+    # control: FIA-3
+    with client_for(ws) as (client, _):
+        engage = kill.sign_request(ws, "oscar", op="engage", scope="firm", state="halted",
+                                   reason="venue outage")
+        assert _post(client, engage).status_code == 200
+        release = kill.sign_request(ws, "oscar", op="release", scope="firm",
+                                    reason="venue back", incident_id="INC-404")
+        response = _post(client, release)
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "INCIDENT_UNKNOWN"
+        assert "INC-404" in response.json()["message"]
+        assert _state(client, "firm") == "halted"
+    assert [r.action for r in _kill_rows(ws)] == ["engage"]
+    refused = _refusals(ws)
+    assert [r["code"] for r in refused] == ["INCIDENT_UNKNOWN"]
+    assert refused[0]["requested"]["incident_id"] == "INC-404"
 
 
 def test_api_kill_switch_over_http_survives_a_restart(ws: Workspace) -> None:

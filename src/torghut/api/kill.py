@@ -42,7 +42,9 @@ from torghut.workspace import Workspace
 
 #: A signed request older than this (or this far in the future) is refused as stale.
 MAX_AGE = timedelta(seconds=120)
-#: Refusal codes answered with 403 (who/what signed); any other refusal is a 409 conflict.
+#: Refusal codes answered with 403 (who/what signed); any other refusal is a 409 conflict:
+#: the signer may act but the ledger disagrees — KILL_NOT_ENGAGED, KILL_DEESCALATION, or
+#: INCIDENT_UNKNOWN (FIA-3: a release names an incident the ledger does not hold).
 FORBIDDEN_CODES = frozenset({*(c.value for c in RefusalCode), "UNKNOWN_IDENTITY",
                              "STALE_SIGNATURE", "REPLAYED_SIGNATURE", "AGENT_CANNOT_RELEASE",
                              "SIGNED_MISMATCH"})
