@@ -12,13 +12,16 @@ The slow part — the research runs with a planted edge — is shared by the who
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
+from tests.gates.gate_helpers import good_paper, good_tca
 from tests.lanes.lane_helpers import (
     FAST,
     count_rows,
@@ -44,9 +47,10 @@ from torghut.governance.refusal import Refusal
 from torghut.governance.signing import verify
 from torghut.lanes import promotion
 from torghut.lanes.research import record_run
-from torghut.lanes.validation import evaluate_candidate
+from torghut.lanes.validation import EvidenceFiles, evaluate_candidate
 from torghut.ledger import Ledger, audit, open_ledger
-from torghut.ledger.models import KillSwitchEvent, PullRequest, PullRequestEvent
+from torghut.ledger.models import KillSwitchEvent, Promotion, PullRequest, PullRequestEvent
+from torghut.ops import kill_switch
 from torghut.research.run import ResearchRun as FinishedRun
 from torghut.research.run import run_research
 from torghut.workspace import Workspace
@@ -248,6 +252,83 @@ def test_repeated_denials_freeze_the_candidate(pws: Workspace, book: Ledger, cid
         assert current_state(s, cid) is State.FROZEN
     _expect(book, "CANDIDATE_FROZEN", promotion.signoff, pws, book, cid,
             as_identity="validation-agent")
+
+
+# ----------------------------------------------------------------------------- paper_verified
+
+
+def _to_paper(pws: Workspace, book: Ledger, cid: str) -> None:
+    """signoff → propose → approve → merge: the candidate runs in paper."""
+    pr = _to_pr(pws, book, cid)
+    promotion.approve(pws, book, pr.pr_id, as_identity="alice")
+    promotion.merge(pws, book, pr.pr_id, as_identity="promotion-agent")
+
+
+def _paper_evidence(folder: Path, run: FinishedRun) -> EvidenceFiles:
+    """Gate 2 and Gate 3 evidence for this candidate's strategy, built from the contracts
+    the gate tests use (within every band of the default policy) and written as JSON."""
+    spec = run.bundle.candidate
+    strategy = f"{spec.strategy_type}@{spec.version}"
+    files = EvidenceFiles(paper=folder / "paper.json", tca=folder / "tca.json")
+    assert files.paper is not None and files.tca is not None
+    files.paper.write_text(good_paper(strategy=strategy).model_dump_json())
+    files.tca.write_text(good_tca(strategy=strategy).model_dump_json())
+    return files
+
+
+def _decide_paper(pws: Workspace, book: Ledger, cid: str,
+                  evidence: EvidenceFiles = EvidenceFiles()) -> bool:
+    return evaluate_candidate(pws, book, cid, Target.PAPER_VERIFIED, default_policy(),
+                              now=datetime.now(UTC), actor="validation-agent",
+                              evidence=evidence).report.decision.value == "allow"
+
+
+def test_signoff_moves_paper_to_paper_verified_on_an_allowing_gate_2_3_decision(
+        pws: Workspace, book: Ledger, cid: str, source: tuple[Workspace, FinishedRun],
+        tmp_path: Path) -> None:
+    _to_paper(pws, book, cid)
+    assert _decide_paper(pws, book, cid, _paper_evidence(tmp_path, source[1]))
+    cli = spawn_cli(pws, "validate", "signoff", cid, "--as", "validation-agent", "--json")
+    out, err = cli.communicate(timeout=120)
+    assert cli.returncode == 0, err
+    assert json.loads(out) == {"candidate": cid, "state": "paper_verified"}
+    with book.read() as s:
+        assert current_state(s, cid) is State.PAPER_VERIFIED
+        row = s.scalars(select(Promotion).order_by(Promotion.id.desc())).first()
+        signed = [signed_action_of(e) for e in audit.log(s)
+                  if e.action == "validation.signoff"]
+        assert audit.verify(s, book.artifacts).ok
+    assert row is not None and (row.actor, row.approved_mode) == ("validation-agent", "paper")
+    assert [a.payload["verdict"] for a in signed] == ["validated", "paper_verified"]
+    assert signed[-1].payload["decision_id"] == row.decision_id
+    # Nothing further is validation's to sign: the lifecycle refuses, audited.
+    _expect(book, "TRANSITION_NOT_ALLOWED", promotion.signoff, pws, book, cid,
+            as_identity="validation-agent")
+
+
+def test_signoff_of_paper_needs_an_allowing_gate_2_3_decision(
+        pws: Workspace, book: Ledger, cid: str) -> None:
+    _to_paper(pws, book, cid)
+    _expect(book, "DECISION_MISSING", promotion.signoff, pws, book, cid,
+            as_identity="validation-agent")
+    assert not _decide_paper(pws, book, cid)  # no paper or TCA evidence: denied
+    _expect(book, "DECISION_DENIED", promotion.signoff, pws, book, cid,
+            as_identity="validation-agent")
+    with book.read() as s:
+        assert current_state(s, cid) is State.PAPER
+
+
+def test_signoff_of_paper_is_refused_while_the_kill_switch_is_engaged(
+        pws: Workspace, book: Ledger, cid: str, source: tuple[Workspace, FinishedRun],
+        tmp_path: Path) -> None:
+    _to_paper(pws, book, cid)
+    assert _decide_paper(pws, book, cid, _paper_evidence(tmp_path, source[1]))
+    kill_switch.engage(pws, book, scope="strategy:tsmom-edge", state="reducing",
+                       reason="slippage outside band", as_identity="oscar")
+    _expect(book, "HARD_STOP_KILL_SWITCH_ENGAGED", promotion.signoff, pws, book, cid,
+            as_identity="validation-agent")
+    with book.read() as s:
+        assert current_state(s, cid) is State.PAPER
 
 
 # ----------------------------------------------------------------------------- races, crashes

@@ -13,7 +13,8 @@ from torghut.gitops.pulls import PullRequestProvider
 from torghut.lanes import promotion
 from torghut.ledger import open_ledger
 
-validate_app = typer.Typer(help="The validation lane's sign-off.", no_args_is_help=True)
+validate_app = typer.Typer(help="The validation lane's sign-off (→ validated, "
+                           "→ paper_verified).", no_args_is_help=True)
 app = typer.Typer(help="Promotion pull requests: propose, approve, merge, status.",
                   no_args_is_help=True)
 
@@ -42,7 +43,8 @@ def signoff(ctx: typer.Context,
             reason: str | None = typer.Option(None, "--reason", help="Why (required with "
                                               "--reject)."),
             json_out: bool = JSON_OPTION) -> None:
-    """Sign off a candidate's readiness after Gate 0 + Gate 1 (→ validated), or reject it."""
+    """Sign off the candidate's next state, or reject it: proposed → validated after an
+    allowing Gate 0+1 decision, paper → paper_verified after an allowing Gate 2+3 one."""
     if reject and not reason:
         raise TorghutError("--reject needs --reason", field="--reason")
     ws = workspace(ctx)

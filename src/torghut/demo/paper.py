@@ -1,6 +1,7 @@
 """Steps 6-7: the runtime reconciles to the new catalog, a bad hand edit is disabled
 without a crash and reverted, a paper session replays the held-out window with every
-promoted plugin at once, then Gates 2 and 3 decide ``paper_verified`` per plugin.
+promoted plugin at once, then Gates 2 and 3 decide per plugin and validation signs off
+``paper_verified`` (:func:`torghut.lanes.promotion.signoff`, as ``torghut validate signoff``).
 
 The bad edit is the mistake review exists to catch: a catalog entry whose ``lookback`` is a
 string, committed straight onto ``main`` (as if the pre-commit hook had been skipped). The
@@ -20,7 +21,6 @@ from torghut.demo.plan import PANEL, VALIDATION_AGENT
 from torghut.demo.promote import promoted_names
 from torghut.demo.runner import DemoContext
 from torghut.errors import TorghutError
-from torghut.gates.policy import policy_checksum
 from torghut.gitops.manifests import CATALOG_PATH
 from torghut.gitops.patch import ensure_strategy_limits, upsert_catalog_entry
 from torghut.gitops.repo import (
@@ -33,10 +33,9 @@ from torghut.gitops.repo import (
     update_ref,
 )
 from torghut.gitops.runtime_config import RUNTIME_CONFIG_PATH
-from torghut.governance import guard
-from torghut.governance.lifecycle import State, check_forward, transition
-from torghut.governance.rights import Action
-from torghut.lanes.validation import EvidenceFiles, gitops_policy
+from torghut.governance.lifecycle import State
+from torghut.lanes import promotion
+from torghut.lanes.validation import EvidenceFiles
 from torghut.ledger import Ledger
 from torghut.ledger.models import RuntimeSession
 from torghut.runtime.config import AppliedConfig, AppliedRecorder, ConfigReconciler
@@ -146,7 +145,7 @@ def gates23_step(ctx: DemoContext) -> dict[str, Any]:
                                  tca=folder / f"tca-{sid}.json")
         decision = decide(ctx, cid, Target.PAPER_VERIFIED, evidence)
         if decision["allowed"] and candidate_state(ctx, cid) is State.PAPER:
-            verify_paper(ctx.ws, ctx.ledger, cid, as_identity=VALIDATION_AGENT)
+            promotion.signoff(ctx.ws, ctx.ledger, cid, as_identity=VALIDATION_AGENT)
         out[name] = {"candidate_id": cid, **decision, "state": candidate_state(ctx, cid).value,
                      "paper_evidence": str(evidence.paper), "tca_evidence": str(evidence.tca)}
         codes = ", ".join(decision["reason_codes"]) or "-"
@@ -154,22 +153,3 @@ def gates23_step(ctx: DemoContext) -> dict[str, Any]:
                 f"→ {out[name]['state']:15} {codes}")
     return {"verified": out}
 
-
-def verify_paper(ws: Workspace, ledger: Ledger, candidate_id: str, *,
-                 as_identity: str) -> State:
-    """Validation signs off paper verification: paper → paper_verified on an allowing
-    Gate 2+3 decision with every hard stop clear (the lifecycle's own checks)."""
-    policy = gitops_policy(ws).policy
-    with ledger.read() as session:
-        evidence = check_forward(ws, ledger, session, candidate_id, State.PAPER_VERIFIED,
-                                 policy, policy_checksum(policy))
-    refs = (evidence.report_hash,) if evidence.report_hash else ()
-    signed = guard.check(ws, ledger, as_identity, Action.VALIDATION_SIGNOFF,
-                         f"candidate:{candidate_id}",
-                         {"verdict": State.PAPER_VERIFIED.value,
-                          "decision_id": evidence.decision_id}, evidence_refs=refs)
-    with ledger.write() as session:
-        transition(session, candidate_id, State.PAPER_VERIFIED, actor=as_identity,
-                   decision_id=evidence.decision_id, artifact_refs=refs)
-        guard.record(session, signed, evidence_refs=refs)
-    return State.PAPER_VERIFIED

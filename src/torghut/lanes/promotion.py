@@ -1,5 +1,8 @@
 """The validation sign-off and the promotion lane: propose → approve → merge, all signed.
 
+Validation signs off the two moves it owns — proposed → validated (Gates 0+1) and paper →
+paper_verified (Gates 2+3) — whichever is next for the candidate (:func:`signoff`).
+
 Every step goes through the governance guard (signature, role, separation of duties) and the
 candidate state machine (:mod:`torghut.governance.lifecycle`); a refusal is audited as
 ``governance.refused`` and changes nothing. Each step's rows, its lifecycle move and its
@@ -98,14 +101,24 @@ def _checked_forward(ws: Workspace, ledger: Ledger, actor: str, action: Action,
 # ----------------------------------------------------------------------------- sign-off
 
 
+#: The move validation signs off from each state it owns a way out of.
+SIGNOFF_NEXT: dict[State, State] = {State.PROPOSED: State.VALIDATED,
+                                    State.PAPER: State.PAPER_VERIFIED}
+
+
 def signoff(ws: Workspace, ledger: Ledger, candidate_ref: str, *, as_identity: str,
             reject: bool = False, reason: str | None = None) -> State:
-    """Validation signs off readiness (→ validated) or rejects (→ rejected)."""
+    """Validation signs off the candidate's next validation-owned state, or rejects it
+    (→ rejected): proposed → validated on an allowing Gate 0+1 decision, paper →
+    paper_verified on an allowing Gate 2+3 decision, every hard stop clear. The next state
+    follows from the current one, so there is nothing to choose and nothing to get wrong;
+    from any other state the lifecycle refuses (audited)."""
     with ledger.read() as session:
         cand = find_candidate(session, candidate_ref)
         author = _author(ledger, session, cand).candidate.author
+        src = current_state(session, cand.id)
     subject = f"candidate:{cand.id}"
-    dst = State.REJECTED if reject else State.VALIDATED
+    dst = State.REJECTED if reject else SIGNOFF_NEXT.get(src, State.VALIDATED)
     evidence = None
     if not reject:
         evidence, _ = _checked_forward(ws, ledger, as_identity, Action.VALIDATION_SIGNOFF,
