@@ -23,6 +23,7 @@ import numpy as np
 
 from torghut.contracts import TIMEFRAME_SECONDS
 from torghut.contracts.orders import (
+    AdapterAck,
     Fill,
     KillState,
     Order,
@@ -50,7 +51,7 @@ from torghut.runtime.evidence import StrategyTrack
 from torghut.runtime.feed import Feed, Step
 from torghut.runtime.firewall import CancelReport, OrderFirewall
 from torghut.runtime.reconcile import reconcile
-from torghut.runtime.records import RecordBuffer
+from torghut.runtime.records import CANCEL_REJECTED_EVENT, CANCEL_REQUESTED_EVENT, RecordBuffer
 from torghut.runtime.strategies import BreakerPolicy, StrategyRuntime
 from torghut.runtime.telemetry import Telemetry
 from torghut.sim.models import get_cost_model, get_execution_model
@@ -145,6 +146,7 @@ class Engine:
         self.cost_total = {sid: 0.0 for sid in self.tracks}
         self.traded_total = {sid: 0.0 for sid in self.tracks}
         self.pending_cancels: list[CancelReport] = []
+        self.cancel_reasons: dict[str, str] = {}  # order id → why the runtime cancelled it
         self.stats = EngineStats()
         self._clock_ts: datetime | None = None
 
@@ -182,6 +184,8 @@ class Engine:
         order = event.order
         self._track_order(order)
         code = event.message or None
+        if event.kind is AdapterEventKind.CANCEL_ACK:  # the row says why it was cancelled
+            code = self.cancel_reasons.get(order.order_id, code)
         self.records.order(order, event.kind.value, code=code, ts=event.ts)
         if event.fill is not None:
             self._fill(event.fill)
@@ -190,8 +194,6 @@ class Engine:
             self.chain.on_order_closed(order, remaining)
             if remaining > _EPS:
                 self.retry.add((order.request.strategy_id, order.request.symbol))
-        if event.kind is AdapterEventKind.CANCEL_ACK:
-            self.chain.count_message(order.request.strategy_id, event.ts)
 
     def _track_order(self, order: Order) -> None:
         self.orders[order.order_id] = order
@@ -257,15 +259,32 @@ class Engine:
 
     def cancel_scope(self, scope: str) -> CancelReport:
         """Cancel every open order in ``scope`` (RTS-12: done only once acknowledged)."""
-        report = self.firewall.cancel_all(lambda o: _in_scope(o, scope))
-        for order_id in report.requested:
-            order = self.orders.get(order_id)
-            if order is not None:
-                self.chain.count_message(order.request.strategy_id, self._now())
+        reason = f"KILL_SWITCH:{scope.partition(':')[0]}"  # the row names strategy and symbol
+        report = self.firewall.cancel_all(
+            lambda o: _in_scope(o, scope),
+            on_answer=lambda order, ack: self._cancel_answered(order, ack, reason))
         self.stats.cancels.append(report)
         if not report.done:
             self.pending_cancels.append(report)
         return report
+
+    def _cancel_answered(self, order: Order, ack: AdapterAck, reason: str) -> None:
+        """Record a cancel and the adapter's answer as order events, like every other
+        order event: the request (the order as it stood, with ``reason``), then an
+        acknowledgement applied now (ack delay 0) or later from the adapter's events, or a
+        reject with the adapter's code."""
+        # control: RTS-28 (every cancel request, acknowledgement and reject is an order event)
+        now = self._now()
+        self.chain.count_message(order.request.strategy_id, now)  # RTS-15a: one message
+        self.cancel_reasons[order.order_id] = reason
+        self.records.order(order, CANCEL_REQUESTED_EVENT, code=reason, ts=now)
+        after = ack.order
+        if not ack.ok:
+            self.records.order(after or order, CANCEL_REJECTED_EVENT, code=ack.code.value,
+                               ts=now)
+        elif after is not None and not after.status.open:
+            self._apply(AdapterEvent(kind=AdapterEventKind.CANCEL_ACK, ts=after.updated_at,
+                                     order=after, message=ack.message))
 
     def _progress_cancels(self) -> None:
         still = []

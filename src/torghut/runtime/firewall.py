@@ -36,6 +36,7 @@ from torghut.runtime.feed import Step
 
 Verifier = Callable[[Hashable, OrderRequest], bool]
 Consumer = Callable[[Hashable], object]
+CancelListener = Callable[[Order, AdapterAck], object]
 OPERATIONS = ("submit", "cancel", "replace")
 
 
@@ -128,16 +129,19 @@ class OrderFirewall:
                 self._pending.add(order_id)
         return ack
 
-    def cancel_all(self, predicate: Callable[[Order], bool] | None = None) -> CancelReport:
+    def cancel_all(self, predicate: Callable[[Order], bool] | None = None, *,
+                   on_answer: CancelListener | None = None) -> CancelReport:
         """Cancel every open order matching ``predicate`` (all when None); the report is
         done only once each cancel is acknowledged (call :meth:`cancel_progress` after
-        further :meth:`on_bar` calls)."""
+        further :meth:`on_bar` calls). ``on_answer`` hears each order as it was before its
+        cancel and the adapter's answer, so the caller can record both (RTS-28)."""
         # control: RTS-12 (kill switch: all open orders cancelled, done only when acknowledged)
-        targets = [o.order_id for o in self.__adapter.open_orders()
-                   if predicate is None or predicate(o)]
-        for order_id in targets:
-            self.cancel(order_id)
-        return self.cancel_progress(targets)
+        targets = [o for o in self.__adapter.open_orders() if predicate is None or predicate(o)]
+        for order in targets:
+            ack = self.cancel(order.order_id)
+            if on_answer is not None:
+                on_answer(order, ack)
+        return self.cancel_progress(o.order_id for o in targets)
 
     def cancel_progress(self, requested: CancelReport | Iterable[str]) -> CancelReport:
         """The current state of these cancels (a fresh report; reports are snapshots)."""

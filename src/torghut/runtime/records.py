@@ -18,6 +18,10 @@ from torghut.ledger import Ledger, audit
 from torghut.ledger.models import FillRow, OrderEvent, RiskDecisionRow, RuntimeSession
 
 RUNTIME_ACTOR = "runtime"
+#: ``order_events.event`` of a cancel the runtime sent (``code``: why, e.g. ``KILL_SWITCH:firm``)
+CANCEL_REQUESTED_EVENT = "cancel_requested"
+#: ``order_events.event`` of a cancel the adapter refused (``code``: the adapter's code)
+CANCEL_REJECTED_EVENT = "cancel_rejected"
 
 
 @dataclass
