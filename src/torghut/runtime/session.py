@@ -35,7 +35,7 @@ from torghut.ledger.models import RuntimeSession
 from torghut.ops import kill_switch as ops_kill
 from torghut.risk.kill_switch import Trigger
 from torghut.runtime.config import AppliedRecorder, ConfigReconciler
-from torghut.runtime.engine import Engine, EngineOptions
+from torghut.runtime.engine import Engine, EngineOptions, steady_heap
 from torghut.runtime.evidence import (
     paper_evidence,
     regime_segments,
@@ -114,12 +114,13 @@ def run_session(ws: Workspace, ledger: Ledger, request: SessionRequest, *,
 
     engine = Engine(applied, feed, options, board=board, telemetry=telemetry,
                     on_trigger=persist)
-    for step in feed.steps():
-        engine.step(step)
-        if engine.stats.steps % FLUSH_EVERY_STEPS == 0:
-            engine.records.flush(ledger)
-            with ledger.read() as session:
-                engine.refresh_board(ops_kill.board(session))
+    with steady_heap():  # as Engine.run: the collector off the decision path
+        for step in feed.steps():
+            engine.step(step)
+            if engine.stats.steps % FLUSH_EVERY_STEPS == 0:
+                engine.records.flush(ledger)
+                with ledger.read() as session:
+                    engine.refresh_board(ops_kill.board(session))
     engine.records.flush(ledger)
     return _finish(ws, ledger, engine, feed, request, snapshot.manifest.calendar)
 
