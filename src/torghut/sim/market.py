@@ -18,6 +18,7 @@ Point-in-time derived series, both using only bars strictly *before* bar t:
 from __future__ import annotations
 
 import math
+import sys
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -103,14 +104,28 @@ def quoted_spread(bid: Num, ask: Num, spread: Num) -> Num:
 def half_spread(open_: Num, sigma: Num, data_spread: Num, execution: ExecutionModel) -> Num:
     """Half the spread a fill on this bar pays: the data's spread (``spread_source="data"``,
     where known) or ``max(min_spread_bps, k × sigma × 1e4)`` bps of the bar's open."""
+    finite = finite_scalar(sigma) if isinstance(sigma, float) else np.nan_to_num(sigma)
     modelled_bps = np.maximum(execution.min_spread_bps,
-                              execution.spread_vol_k * np.nan_to_num(sigma) * 1e4)
+                              execution.spread_vol_k * finite * 1e4)
     modelled = modelled_bps / 1e4 * open_
     if execution.spread_source == "data":
         spread = np.where(np.isfinite(data_spread), data_spread, modelled)
     else:
         spread = modelled
     return _same_kind(spread / 2, open_)
+
+
+_MAX_FLOAT = sys.float_info.max
+
+
+def finite_scalar(x: float) -> float:
+    """``np.nan_to_num`` for one float, without numpy's array round trip (the paper
+    adapter asks per fill attempt): NaN → 0.0, ±inf → ±largest float, else ``x``."""
+    if x != x:
+        return 0.0
+    if x in (math.inf, -math.inf):
+        return math.copysign(_MAX_FLOAT, x)
+    return x
 
 
 def _same_kind(value: np.ndarray, like: Num) -> Num:

@@ -1,0 +1,44 @@
+"""The paper adapter's scalar market rules equal the simulator's array ones bit for bit."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from torghut.sim.market import finite_scalar, half_spread
+from torghut.sim.models import get_execution_model
+
+VALUES = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.5, -2.25e-3, 5e-324,
+          sys.float_info.max, -sys.float_info.max, 0.012345678901234567]
+
+
+@pytest.mark.parametrize("x", VALUES)
+def test_finite_scalar_equals_numpy_nan_to_num(x: float) -> None:
+    got, want = finite_scalar(x), float(np.nan_to_num(x))
+    assert math.copysign(1.0, got) == math.copysign(1.0, want)  # -0.0 stays -0.0
+    assert got == want and math.isfinite(got)
+
+
+@pytest.mark.parametrize("x", [np.float64(math.nan), np.float64(-math.inf), np.float64(0.3)])
+def test_finite_scalar_takes_numpy_scalars_too(x: np.float64) -> None:
+    assert finite_scalar(x) == float(np.nan_to_num(x))
+
+
+@pytest.mark.parametrize("source", ["model", "data"])
+def test_half_spread_scalar_equals_the_array_rule(source: str) -> None:
+    execution = get_execution_model("exec-v1").model_copy(update={"spread_source": source})
+    sigmas = [math.nan, math.inf, 0.0, 1e-4, 0.03, 2.5]
+    spreads = [math.nan, 0.02, 0.5]
+    opens = np.array([[o for _ in sigmas for _ in spreads] for o in (1.0, 101.37)])
+    sig = np.array([[s for s in sigmas for _ in spreads]] * 2)
+    spr = np.array([[d for _ in sigmas for d in spreads]] * 2)
+    with np.errstate(over="ignore"):  # an infinite sigma overflows to inf in both
+        batch = half_spread(opens, sig, spr, execution)
+        ones = {idx: half_spread(float(opens[idx]), float(sig[idx]), float(spr[idx]),
+                                 execution) for idx in np.ndindex(batch.shape)}
+    for idx, one in ones.items():
+        assert isinstance(one, float)
+        assert one == batch[idx] or (math.isnan(one) and math.isnan(batch[idx]))
