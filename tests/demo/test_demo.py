@@ -35,6 +35,7 @@ from torghut.ledger.models import (
     Candidate,
     Incident,
     KillSwitchEvent,
+    OrderEvent,
     Promotion,
     PromotionDecision,
     PullRequest,
@@ -180,6 +181,8 @@ def test_kill_switch_drill(demo_ws: Workspace, book: Ledger) -> None:
         kills = list(s.scalars(select(KillSwitchEvent).order_by(KillSwitchEvent.id)))
         incidents = list(s.scalars(select(Incident).order_by(Incident.id)))
         events = audit.log(s)
+        rows = list(s.scalars(select(OrderEvent).where(
+            OrderEvent.session_id.startswith("drill-")).order_by(OrderEvent.id)))
     incident = incidents[0].incident_id
     timeline = [i.status for i in incidents if i.incident_id == incident]
     assert timeline[0] == "open" and len(timeline) >= 4 and timeline[-1] == "closed"
@@ -191,6 +194,11 @@ def test_kill_switch_drill(demo_ws: Workspace, book: Ledger) -> None:
     cancels = [e.payload for e in events if e.action == CANCELS_ACTION]
     assert cancels and cancels[0]["requested"]
     assert sorted(cancels[0]["acknowledged"]) == sorted(cancels[0]["requested"])
+    # RTS-28: each cancel and its acknowledgement are order-event rows, the ack last
+    for order_id in cancels[0]["requested"]:
+        mine = [(r.event, r.status, r.code) for r in rows if r.order_id == order_id]
+        assert ("cancel_requested", "working", "KILL_SWITCH:firm") in mine
+        assert mine[-1] == ("cancel_ack", "cancelled", "KILL_SWITCH:firm")
     refused = [e.payload for e in events if e.action == "governance.refused"]
     assert any(p["code"] == "HARD_STOP_KILL_SWITCH_ENGAGED" for p in refused)
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from torghut.demo.drill import CANCELS_ACTION
 from torghut.demo.paper import BAD_ENTRY
 from torghut.demo.plan import APPROVER, IDENTITIES, OVERFIT, RESERVE
 from torghut.demo.promote import promoted_ids, promoted_names
@@ -26,6 +25,7 @@ from torghut.ledger import audit
 from torghut.ledger.audit import AuditEvent
 from torghut.ledger.models import (
     KillSwitchEvent,
+    OrderEvent,
     Promotion,
     PromotionDecision,
     PullRequest,
@@ -35,6 +35,7 @@ from torghut.ledger.models import (
 from torghut.ops.audit_verify import verify_pack
 from torghut.ops.conditions import RUNTIME_APPLIED_ACTION, desired_config_sha256
 from torghut.ops.drift import DRIFT_CHECKED_ACTION
+from torghut.runtime.records import CANCEL_REQUESTED_EVENT
 
 OVERFIT_CODES = ("GATE1_DSR_", "GATE1_PBO_")
 Checks = dict[str, bool]
@@ -56,6 +57,7 @@ class Facts:
     pr_events: list[PullRequestEvent]
     kills: list[KillSwitchEvent]
     sessions: list[RuntimeSession]
+    drill_orders: list[OrderEvent]  # the kill drill's session, oldest first
     chain_ok: bool
 
     def actions(self, action: str) -> list[AuditEvent]:
@@ -77,6 +79,8 @@ def gather(ctx: DemoContext) -> Facts:
             pr_events=list(s.scalars(select(PullRequestEvent))),
             kills=list(s.scalars(select(KillSwitchEvent).order_by(KillSwitchEvent.id))),
             sessions=list(s.scalars(select(RuntimeSession))),
+            drill_orders=list(s.scalars(select(OrderEvent).where(
+                OrderEvent.session_id == _drill_session(steps)).order_by(OrderEvent.id))),
             chain_ok=audit.verify(s, ctx.ledger.artifacts).ok)
 
 
@@ -152,9 +156,7 @@ def _drill(f: Facts) -> Checks:
     return {
         "kill switch: engaged, open orders cancelled and acknowledged":
             any(k.action == "engage" and k.incident_id == incident for k in f.kills)
-            and any(e.payload["requested"]
-                    and set(e.payload["acknowledged"]) == set(e.payload["requested"])
-                    for e in f.actions(CANCELS_ACTION)),
+            and _all_cancels_acknowledged(f.drill_orders),
         "promotion frozen while engaged": bool(refused) and f.states[RESERVE] == "validated",
         "rollback to last approved config on main": bool(rollbacks.strip())
             and "rolled_back" in f.states.values(),
@@ -165,6 +167,19 @@ def _drill(f: Facts) -> Checks:
             and f.kills[-1].action == "release" and f.kills[-1].incident_id == incident
             and bool(f.kills[-1].reason),
     }
+
+
+def _drill_session(steps: dict[str, Any]) -> str | None:
+    return ((steps.get("drill") or {}).get("cancels") or {}).get("session_id")
+
+
+def _all_cancels_acknowledged(rows: list[OrderEvent]) -> bool:
+    """RTS-28/RTS-12 from the order-event rows: at least one kill-switch cancel was
+    requested, and each order's last event is the acknowledgement of it."""
+    last = {r.order_id: r for r in rows}
+    requested = {r.order_id for r in rows if r.event == CANCEL_REQUESTED_EVENT
+                 and (r.code or "").startswith("KILL_SWITCH")}
+    return bool(requested) and all(last[o].event == "cancel_ack" for o in requested)
 
 
 def _audit(f: Facts) -> Checks:

@@ -114,7 +114,9 @@ def _halt_with_open_orders(ctx: DemoContext, incident: str) -> dict[str, Any]:
         engine.step(step)
     final: CancelReport = engine.firewall.cancel_progress(report)
     engine.records.flush(ledger)
-    with ledger.write() as session:  # the firewall's own report, as the runtime saw it
+    # A one-line summary of the firewall's report; the record itself (and what the exit
+    # criterion reads) is the cancel_requested / cancel_ack order-event rows (RTS-28).
+    with ledger.write() as session:
         audit.append(session, RUNTIME_ACTOR, CANCELS_ACTION, f"session:{session_id}",
                      {"scope": SCOPE, "incident_id": incident,
                       **final.model_dump(mode="json")})
