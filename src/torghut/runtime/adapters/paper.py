@@ -44,6 +44,7 @@ from torghut.contracts.orders import (
     OrderType,
 )
 from torghut.contracts.simulation import CostModel, ExecutionModel
+from torghut.contracts.trusted import Trusted
 from torghut.runtime.adapters.base import (
     CANCEL_REQUESTED,
     AdapterEvent,
@@ -57,6 +58,11 @@ from torghut.sim.market import TrailingVol, arrival_mid, half_spread, quoted_spr
 
 EPS = k.EPS
 _KINDS = {OrderType.MARKET: k.MARKET, OrderType.LIMIT: k.LIMIT, OrderType.STOP: k.STOP}
+# What the adapter computes itself from validated requests and bars is built unvalidated
+# (~1 µs against ~3 µs, ~30 k per 1500 benchmark steps); replaces and refusals, whose
+# numbers or text come from the caller, are still validated.
+_ORDER, _FILL, _EVENT = Trusted(Order), Trusted(Fill), Trusted(AdapterEvent)
+_ACK = Trusted(AdapterAck)
 
 
 @dataclass(slots=True)
@@ -83,9 +89,10 @@ class _Book:
 
     def snapshot(self) -> Order:
         avg = self.notional / self.filled if self.filled > 0 else None
-        return Order(order_id=self.order_id, request=self.request, status=self.status,
-                     qty=self.qty, filled_qty=self.filled, avg_price=avg, reason=self.reason,
-                     submitted_at=self.submitted_at, updated_at=self.updated_at)
+        return _ORDER.build({
+            "order_id": self.order_id, "request": self.request, "status": self.status,
+            "qty": self.qty, "filled_qty": self.filled, "avg_price": avg, "reason": self.reason,
+            "submitted_at": self.submitted_at, "updated_at": self.updated_at})
 
 
 class PaperAdapter:
@@ -135,8 +142,7 @@ class PaperAdapter:
         book = self._book(request, arrival=self._arrival(request),
                           active_from=self._bars_seen - 1 + self.execution.latency_bars)
         self._client_ids.add(request.client_order_id)
-        return self._keys.remember(idempotency_key,
-                                   AdapterAck(code=AdapterCode.OK, order=book.snapshot()))
+        return self._keys.remember(idempotency_key, _ok(book))
 
     def cancel(self, order_id: str, *, idempotency_key: str) -> AdapterAck:
         """Cancel now (delay 0) or after the configured delay; the order works until then."""
@@ -184,7 +190,7 @@ class PaperAdapter:
         book = self._books.get(order_id)
         if book is None:
             return AdapterAck(code=AdapterCode.UNKNOWN_ORDER, message=f"no order {order_id!r}")
-        return AdapterAck(code=AdapterCode.OK, order=book.snapshot())
+        return _ok(book)
 
     def open_orders(self) -> list[Order]:
         return [b.snapshot() for b in self._open if b.status.open]
@@ -287,6 +293,8 @@ class PaperAdapter:
         self._pos[request.symbol] += side * qty
         self._pos_by_strategy[request.strategy_id][request.symbol] += side * qty
         self.cash -= (side * qty * price + fee + penalty)
+        if not price > 0.0:  # the validated Fill refused this; the trusted one must too
+            raise ValueError(f"paper fill price {price!r} for {book.order_id} is not positive")
         book.filled += qty
         book.notional += qty * price
         book.fills += 1
@@ -297,15 +305,17 @@ class PaperAdapter:
         else:
             book.status = OrderStatus.PARTIALLY_FILLED
             book.updated_at = self._stamp()
-        fill = Fill(fill_id=f"{book.order_id}-f{book.fills}", order_id=book.order_id,
-                    client_order_id=request.client_order_id, strategy_id=request.strategy_id,
-                    symbol=request.symbol, side=request.side, qty=qty, price=price,
-                    ts=self._stamp(), arrival_mid=None if math.isnan(book.arrival)
-                    else book.arrival, commission=fee, spread_cost=spread, impact_cost=impact,
-                    penalty=penalty, hypothetical=self.hypothetical)
+        fill = _FILL.build({
+            "fill_id": f"{book.order_id}-f{book.fills}", "order_id": book.order_id,
+            "client_order_id": request.client_order_id, "strategy_id": request.strategy_id,
+            "symbol": request.symbol, "side": request.side, "qty": qty, "price": price,
+            "ts": self._stamp(),
+            "arrival_mid": None if math.isnan(book.arrival) else book.arrival,
+            "commission": fee, "spread_cost": spread, "impact_cost": impact,
+            "penalty": penalty, "hypothetical": self.hypothetical})
         self._fills.append(fill)
-        events.append(AdapterEvent(kind=AdapterEventKind.FILL, ts=fill.ts,
-                                   order=book.snapshot(), fill=fill))
+        events.append(_EVENT.build({"kind": AdapterEventKind.FILL, "ts": fill.ts,
+                                    "order": book.snapshot(), "fill": fill}))
 
     def _reject(self, book: _Book, reason: str, events: list[AdapterEvent]) -> None:
         self._close(book, OrderStatus.REJECTED, reason)
@@ -395,8 +405,8 @@ class PaperAdapter:
         book.updated_at = self._stamp()
 
     def _event(self, kind: AdapterEventKind, book: _Book, message: str) -> AdapterEvent:
-        return AdapterEvent(kind=kind, ts=book.updated_at, order=book.snapshot(),
-                            message=message)
+        return _EVENT.build({"kind": kind, "ts": book.updated_at, "order": book.snapshot(),
+                             "message": message})
 
     def _stamp(self, default: datetime | None = None) -> datetime:
         """Wall clock when given one, else event time (the last bar; before any bar, the
@@ -408,6 +418,10 @@ class PaperAdapter:
         if default is not None:
             return default
         raise RuntimeError("no time yet")  # pragma: no cover - every order has decision_ts
+
+
+def _ok(book: _Book) -> AdapterAck:
+    return _ACK.build({"code": AdapterCode.OK, "order": book.snapshot()})
 
 
 def _level(request: OrderRequest) -> float:
