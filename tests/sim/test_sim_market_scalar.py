@@ -8,7 +8,13 @@ import sys
 import numpy as np
 import pytest
 
-from torghut.sim.market import finite_scalar, half_spread
+from torghut.sim.market import (
+    _maximum,
+    arrival_mid,
+    finite_scalar,
+    half_spread,
+    quoted_spread,
+)
 from torghut.sim.models import get_execution_model
 
 VALUES = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.5, -2.25e-3, 5e-324,
@@ -42,3 +48,28 @@ def test_half_spread_scalar_equals_the_array_rule(source: str) -> None:
     for idx, one in ones.items():
         assert isinstance(one, float)
         assert one == batch[idx] or (math.isnan(one) and math.isnan(batch[idx]))
+
+
+def _bits(x: float) -> tuple[bool, float, float]:
+    """NaN-aware, sign-of-zero-aware identity."""
+    return (math.isnan(x), 0.0 if math.isnan(x) else x, math.copysign(1.0, x))
+
+
+@pytest.mark.parametrize("a", VALUES)
+@pytest.mark.parametrize("b", [math.nan, 0.0, -0.0, 1.5, math.inf])
+def test_maximum_equals_numpy_for_scalars_and_arrays(a: float, b: float) -> None:
+    want = _bits(float(np.maximum(a, b)))
+    assert _bits(_maximum(a, b)) == want
+    assert _bits(float(np.maximum(np.array([a]), np.array([b]))[0])) == want
+
+
+@pytest.mark.parametrize("rule", [arrival_mid, quoted_spread])
+def test_quote_rules_scalar_equal_the_array_rule(rule) -> None:  # type: ignore[no-untyped-def]
+    quotes = [math.nan, math.inf, 99.5, 100.25]
+    grid = [(b, a, c) for b in quotes for a in quotes for c in (math.nan, 0.03, 101.0)]
+    bid, ask, third = (np.array(col) for col in zip(*grid, strict=True))
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN in the array rule, unused
+        batch = rule(bid, ask, third)
+    for i, (b, a, c) in enumerate(grid):
+        one = rule(b, a, c)
+        assert isinstance(one, float) and _bits(one) == _bits(float(batch[i]))

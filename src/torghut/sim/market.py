@@ -86,17 +86,24 @@ def derive(market: Market, execution: ExecutionModel) -> Market:
 
 
 # The per-bar rules below take arrays (the simulator) or scalars (the paper adapter, bar by
-# bar, torghut.runtime.adapters.paper): one definition, so both see the same numbers.
+# bar, torghut.runtime.adapters.paper): one definition, so both see the same numbers. For
+# scalars each spells the same IEEE operations in plain Python (numpy's scalar round trip
+# costs 2-8 µs per call, per fill attempt); tests/sim/test_sim_market_scalar.py holds them
+# bit-equal to the array rule, NaN and infinities included.
 
 
 def arrival_mid(bid: Num, ask: Num, close: Num) -> Num:
     """(bid + ask) / 2 where both are quoted, else the close."""
+    if isinstance(close, float):
+        return float((bid + ask) / 2 if _quoted(bid, ask) else close)
     quoted = np.isfinite(bid) & np.isfinite(ask)
     return _same_kind(np.where(quoted, (bid + ask) / 2, close), close)
 
 
 def quoted_spread(bid: Num, ask: Num, spread: Num) -> Num:
     """The data's spread: ask − bid where both are quoted, else the spread column (or NaN)."""
+    if isinstance(spread, float):
+        return float(ask - bid if _quoted(bid, ask) else spread)
     quoted = np.isfinite(bid) & np.isfinite(ask)
     return _same_kind(np.where(quoted, ask - bid, spread), spread)
 
@@ -104,15 +111,38 @@ def quoted_spread(bid: Num, ask: Num, spread: Num) -> Num:
 def half_spread(open_: Num, sigma: Num, data_spread: Num, execution: ExecutionModel) -> Num:
     """Half the spread a fill on this bar pays: the data's spread (``spread_source="data"``,
     where known) or ``max(min_spread_bps, k × sigma × 1e4)`` bps of the bar's open."""
-    finite = finite_scalar(sigma) if isinstance(sigma, float) else np.nan_to_num(sigma)
+    if isinstance(open_, float):
+        return _half_spread_scalar(open_, sigma, data_spread, execution)
     modelled_bps = np.maximum(execution.min_spread_bps,
-                              execution.spread_vol_k * finite * 1e4)
+                              execution.spread_vol_k * np.nan_to_num(sigma) * 1e4)
     modelled = modelled_bps / 1e4 * open_
     if execution.spread_source == "data":
         spread = np.where(np.isfinite(data_spread), data_spread, modelled)
     else:
         spread = modelled
     return _same_kind(spread / 2, open_)
+
+
+def _half_spread_scalar(open_: float, sigma: float, data_spread: float,
+                        execution: ExecutionModel) -> float:
+    """:func:`half_spread` for one bar, operation for operation."""
+    modelled_bps = _maximum(execution.min_spread_bps,
+                            execution.spread_vol_k * finite_scalar(sigma) * 1e4)
+    modelled = modelled_bps / 1e4 * open_
+    if execution.spread_source == "data" and math.isfinite(data_spread):
+        return float(data_spread / 2)
+    return float(modelled / 2)
+
+
+def _quoted(bid: float, ask: float) -> bool:
+    return math.isfinite(bid) and math.isfinite(ask)
+
+
+def _maximum(a: float, b: float) -> float:
+    """``np.maximum`` for two floats: a NaN wins, and a tie (0.0 and -0.0) returns ``b``."""
+    if a != a or b != b:
+        return a if a != a else b
+    return a if a > b else b
 
 
 _MAX_FLOAT = sys.float_info.max
