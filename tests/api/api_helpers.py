@@ -35,6 +35,7 @@ from torghut.ledger.models import (
     RiskDecisionRow,
     RuntimeSession,
 )
+from torghut.runtime.records import CANCEL_REQUESTED_EVENT
 from torghut.workspace import Workspace
 
 T0 = datetime(2024, 3, 4, 14, 30, tzinfo=UTC)
@@ -182,12 +183,10 @@ def seed_runtime(ws: Workspace, plan: list[SeededFill] | None = None) -> list[Se
                           operator="oscar", symbol=f.symbol, side=f.side, qty=f.qty)
             session.add(OrderEvent(**common, event="submitted", status="working",
                                    filled_qty=0.0, price=None, code="OK", ts=f.ts))
-            if k % 5 == 0:
-                session.add(OrderEvent(**common, event="replaced", status="working",
-                                       filled_qty=0.0, price=None, code="OK", ts=f.ts))
-            if k % 7 == 0:
-                session.add(OrderEvent(**common, event="cancelled", status="cancelled",
-                                       filled_qty=0.0, price=None, code="OK", ts=f.ts))
+            if k % 7 == 0:  # a kill-switch cancel the fill beat (as the runtime writes it)
+                session.add(OrderEvent(**common, event=CANCEL_REQUESTED_EVENT, status="working",
+                                       filled_qty=0.0, price=None, code="KILL_SWITCH:firm",
+                                       ts=f.ts))
             session.add(OrderEvent(**common, event="filled", status="filled", filled_qty=f.qty,
                                    price=f.price, code="OK", ts=f.ts))
             session.add(FillRow(session_id=f.session_id, fill_id=f"f-{k}", order_id=f"p-{k}",

@@ -70,13 +70,14 @@ def test_api_dashboard_overview_shows_controls_strategies_and_gates(ws: Workspac
     seed_runtime(ws)
     seed_governance(ws)
     with client_for(ws) as (client, _):
+        before = client.get("/api/orders").json()["orders"]
         signed = kill.sign_request(ws, "oscar", op="engage", scope="strategy:tsmom",
                                    state="halted", reason="bad fills <b>x</b>")
         assert client.post("/api/kill-switch", json=signed.model_dump(mode="json")
                            ).status_code == 200
         html = client.get("/").text
-        codes = {row["code"] for row in client.get("/api/orders").json()["orders"]}
-    assert codes == {"OK"}
+        after = client.get("/api/orders").json()["orders"]
+    assert after == before  # no runtime in this service: the engage writes no order events
     assert "strategy:tsmom" in html and 'class="badge halted"' in html
     assert "bad fills &lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
     # the disabled entry and its reason (type mismatch) are shown

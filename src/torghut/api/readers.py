@@ -32,14 +32,16 @@ from torghut.ledger.models import (
     RuntimeSession,
 )
 from torghut.ops import kill_switch
+from torghut.runtime.records import CANCEL_REQUESTED_EVENT
 from torghut.runtime.tca import GroupBy, aggregate
 from torghut.runtime.tca_ledger import ledger_records
 from torghut.runtime.telemetry import SLIPPAGE_WINDOW, ScrapeReadings
 
 #: ``order_events.event`` values that are an order submission.
 SUBMIT_EVENTS = frozenset({"submitted"})
-#: ``order_events.event`` values that are a cancel or a replace (churn).
-CHURN_EVENTS = frozenset({"cancelled", "replaced"})
+#: ``order_events.event`` values that are a cancel or replace message the runtime sent (churn;
+#: the runtime sends no replaces today).
+CHURN_EVENTS = frozenset({CANCEL_REQUESTED_EVENT})
 MAX_LIMIT = 1000
 GROUPINGS = ("symbol", "strategy", "session")
 
