@@ -2,63 +2,83 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from torghut import __version__
-from torghut.cli import advisory as advisory_cli
-from torghut.cli import agentrun as agentrun_cli
-from torghut.cli import audit as audit_cli
-from torghut.cli import config as config_cli
-from torghut.cli import data as data_cli
-from torghut.cli import gates as gates_cli
-from torghut.cli import identity as identity_cli
-from torghut.cli import incident as incident_cli
-from torghut.cli import kill_switch as kill_switch_cli
-from torghut.cli import ledger as ledger_cli
-from torghut.cli import ops as ops_cli
-from torghut.cli import paper as paper_cli
-from torghut.cli import promote as promote_cli
-from torghut.cli import research as research_cli
-from torghut.cli import schemas as schemas_cli
-from torghut.cli import strategy as strategy_cli
-from torghut.cli.backtest import backtest
 from torghut.cli.common import JSON_OPTION, State, emit_json, err_console
-from torghut.cli.demo import demo
-from torghut.cli.serve import serve
 from torghut.errors import TorghutError
 from torghut.workspace import init_workspace
 
+#: Each subcommand and where it lives: a Typer sub-app or a command function. They are
+#: imported only when invoked (or listed by ``--help``), so one command does not pay for
+#: every lane's imports (numba, pandas, FastAPI...) on every start.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("torghut.cli.serve", "serve"),
+    "signals": ("torghut.cli.strategy", "signals"),
+    "backtest": ("torghut.cli.backtest", "backtest"),
+    "demo": ("torghut.cli.demo", "demo"),
+    "data": ("torghut.cli.data", "app"),
+    "strategy": ("torghut.cli.strategy", "app"),
+    "schemas": ("torghut.cli.schemas", "app"),
+    "research": ("torghut.cli.research", "app"),
+    "audit": ("torghut.cli.audit", "app"),
+    "config": ("torghut.cli.config", "app"),
+    "identity": ("torghut.cli.identity", "app"),
+    "gates": ("torghut.cli.gates", "app"),
+    "ledger": ("torghut.cli.ledger", "app"),
+    "validate": ("torghut.cli.promote", "validate_app"),
+    "promote": ("torghut.cli.promote", "app"),
+    "ops": ("torghut.cli.ops", "app"),
+    "incident": ("torghut.cli.incident", "app"),
+    "paper": ("torghut.cli.paper", "app"),
+    "agentrun": ("torghut.cli.agentrun", "app"),
+    "advisory": ("torghut.cli.advisory", "app"),
+}
+
+
+@functools.cache
+def load_subcommand(name: str) -> Any:
+    """The click command for ``name``, built from its module on first use."""
+    module, attribute = SUBCOMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+    if isinstance(target, typer.Typer):  # mounted as add_typer would (a one-command
+        holder.add_typer(target, name=name)  # sub-app stays a group: `schemas export`)
+    else:
+        holder.command(name)(target)
+        holder.callback()(lambda: None)  # keeps the holder a group, like the root
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    return group.commands[name]
+
+
+class LazyGroup(TyperGroup):
+    """The root group: built-in commands plus :data:`SUBCOMMANDS`, loaded on demand."""
+
+    def list_commands(self, ctx: Any) -> list[str]:  # typer's vendored click.Context
+        return [*super().list_commands(ctx), *(n for n in SUBCOMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in SUBCOMMANDS:
+            return load_subcommand(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
     name="torghut",
+    cls=LazyGroup,
     help="Governed autonomous quant development: evidence → gates → approval → GitOps.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(data_cli.app, name="data")
-app.add_typer(strategy_cli.app, name="strategy")
-app.add_typer(schemas_cli.app, name="schemas")
-app.add_typer(research_cli.app, name="research")
-app.add_typer(audit_cli.app, name="audit")
-app.add_typer(config_cli.app, name="config")
-app.add_typer(identity_cli.app, name="identity")
-app.add_typer(gates_cli.app, name="gates")
-app.add_typer(ledger_cli.app, name="ledger")
-app.add_typer(promote_cli.validate_app, name="validate")
-app.add_typer(promote_cli.app, name="promote")
-ops_cli.app.add_typer(kill_switch_cli.app, name="kill-switch")
-app.add_typer(ops_cli.app, name="ops")
-app.add_typer(incident_cli.app, name="incident")
-app.add_typer(paper_cli.app, name="paper")
-app.add_typer(agentrun_cli.app, name="agentrun")
-app.add_typer(advisory_cli.app, name="advisory")
-app.command("serve")(serve)
-app.command("signals")(strategy_cli.signals)
-app.command("backtest")(backtest)
-app.command("demo")(demo)
 
 
 def _version(value: bool) -> None:

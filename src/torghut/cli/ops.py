@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from torghut.cli import kill_switch as kill_switch_cli
 from torghut.cli.common import JSON_OPTION, console, emit_json, workspace
 from torghut.fsutil import atomic_write_text
 from torghut.lanes import promotion
@@ -20,6 +21,7 @@ from torghut.ops.runbook import load_all, load_runbook, to_markdown
 app = typer.Typer(help="Operations: health, runbooks, drift checks against the runtime, "
                   "rollback of main.",
                   no_args_is_help=True)
+app.add_typer(kill_switch_cli.app, name="kill-switch")
 
 AS_OPTION = typer.Option(..., "--as", metavar="IDENTITY", show_default=False,
                          help="The operations identity acting (signs with keys/IDENTITY.key).")
