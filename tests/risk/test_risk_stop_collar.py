@@ -37,3 +37,13 @@ def test_a_stop_inside_the_collar_passes_and_its_token_binds_the_stop_price() ->
 def test_a_stop_needs_a_fresh_reference_like_any_order() -> None:
     verdict = submit(make_chain(), "s3", mid=None, stop_price=101.0, **STOP)
     assert verdict.decision.code is RiskCode.REFERENCE_MISSING
+
+
+# control: SEC-4
+def test_stops_at_different_triggers_are_not_duplicates_but_the_same_stop_is() -> None:
+    chain = make_chain()
+    first = submit(chain, "d1", side=Side.BUY, stop_price=103.0, **STOP)
+    other = submit(chain, "d2", t=0.1, side=Side.BUY, stop_price=104.0, **STOP)
+    again = submit(chain, "d3", t=0.2, side=Side.BUY, stop_price=103.0, **STOP)
+    assert first.decision.code is RiskCode.ACCEPTED and other.decision.code is RiskCode.ACCEPTED
+    assert again.decision.code is RiskCode.DUPLICATE_ORDER

@@ -44,6 +44,9 @@ from torghut.risk.overrides import OverrideBook, OverrideGrant
 from torghut.risk.throttle import SlidingWindow, WindowSet
 from torghut.risk.tokens import OrderToken, TokenIssuer
 
+#: SEC-4's order identity: strategy, symbol, side, qty, limit, stop, reduces-exposure.
+_Identity = tuple[str, str, Side, float, float | None, float | None, bool]
+
 
 class KillBoardView(Protocol):
     """What the chain needs from the kill switch (``torghut.risk.kill_switch``): the
@@ -155,7 +158,7 @@ class _Ctx:
 
     __slots__ = ("approved", "book", "clip", "halted", "key", "lifted", "now", "price",
                  "rules", "same", "sign", "t")
-    same: tuple[str, str, Side, float, float | None, bool]  # set by _sec4_identical
+    same: _Identity  # set by _sec4_identical
 
     def __init__(self, now: datetime, halted: bool, request: OrderRequest,
                  book: Exposure, rules: _Rules | None) -> None:
@@ -195,7 +198,7 @@ class RiskChain:
         self._max_age = reference_max_age.total_seconds()
         self._exposure = ExposureBook()
         self._seen_ids: set[str] = set()
-        self._recent: dict[tuple[str, str, Side, float, float | None, bool], float] = {}
+        self._recent: dict[_Identity, float] = {}
         self._day_counts: dict[str, tuple[int, int]] = {}
         self._disabled: dict[str, str] = {}
         self._trips: list[Trip] = []
@@ -441,15 +444,16 @@ class RiskChain:
         # control: SEC-4
         # The flag is part of the identity: a crossing target is sent as a closing leg and an
         # opening leg of equal size in one decision (the allocator), which are not duplicates.
-        c.same = (r.strategy_id, r.symbol, r.side, r.qty, r.limit_price, r.reduces_exposure)
+        # The price is the limit or the stop: two stops at different triggers differ.
+        c.same = (r.strategy_id, r.symbol, r.side, r.qty, r.limit_price, r.stop_price,
+                  r.reduces_exposure)
         last = self._recent.get(c.same)
         if last is None or c.t - last >= self._dup_window:
             return None
         return _Block(RiskCode.DUPLICATE_ORDER, "SEC-4", "an identical order was accepted "
                       f"{c.t - last:.3f} s ago", observed=c.t - last, threshold=self._dup_window)
 
-    def _remember_identical(self, same: tuple[str, str, Side, float, float | None, bool],
-                            t: float) -> None:
+    def _remember_identical(self, same: _Identity, t: float) -> None:
         recent = self._recent
         if len(recent) > 4096:  # keep the map small: drop what left the window
             edge = t - self._dup_window
