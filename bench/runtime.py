@@ -25,14 +25,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from torghut.contracts.runtime_config import StrategyLimits
-from torghut.gitops.manifests import default_catalog, render_catalog_configmap
-from torghut.gitops.patch import upsert_catalog_entry
-from torghut.gitops.runtime_config import default_runtime_config, render_runtime_config_yaml
-from torghut.runtime.config import apply_config
 from torghut.runtime.engine import Engine, EngineOptions
 from torghut.runtime.feed import ReplayFeed
-from torghut.strategies.registry import Registry
+from torghut.runtime.stress import paper_config
 
 STRATEGIES = {"tsmom": {"lookback": 20}, "mean-reversion": {}, "legacy-macd-rsi": {}}
 TARGET_EVENTS_PER_S = 20_000
@@ -54,27 +49,13 @@ def bars(symbols: int, steps: int, seed: int = 7) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def applied(symbols: list[str]):  # type: ignore[no-untyped-def]
-    catalog = render_catalog_configmap(default_catalog())
-    for sid, params in STRATEGIES.items():
-        catalog = upsert_catalog_entry(catalog, {"strategy_id": sid, "enabled": True,
-                                                 "params": params})
-    limits = StrategyLimits(instruments=tuple(symbols), max_order_value=100_000.0,
-                            max_orders_per_day=100_000, max_position_notional=250_000.0,
-                            venues=("paper",))
-    runtime = default_runtime_config().model_copy(
-        update={"limits": dict.fromkeys(STRATEGIES, limits)})
-    return apply_config(catalog, render_runtime_config_yaml(runtime), commit="0" * 40,
-                        registry=Registry.from_entry_points())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--symbols", type=int, default=10)
     args = parser.parse_args()
     frame = bars(args.symbols, args.steps)
-    config = applied(sorted(frame["symbol"].unique()))
+    config = paper_config(sorted(frame["symbol"].unique()), STRATEGIES)
     feed = ReplayFeed(frame, timeframe="1m", source="bench")
     engine = Engine(config, feed, EngineOptions(session_id="bench", operator="bench"))
     start = time.perf_counter()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,15 +84,18 @@ class Peak:
 NORMAL_STRATEGIES = {"tsmom": {"lookback": 10}, "mean-reversion": {}, "legacy-macd-rsi": {}}
 
 
-def paper_config(symbols: Sequence[str]) -> AppliedConfig:
-    """GitOps main after promoting three built-in plugins on ``symbols`` (a normal desk)."""
+def paper_config(symbols: Sequence[str],
+                 strategies: Mapping[str, Mapping[str, Any]] = NORMAL_STRATEGIES
+                 ) -> AppliedConfig:
+    """GitOps main after promoting ``strategies`` (built-in plugins by catalog id, with their
+    params) on ``symbols``: a normal desk, also the runtime benchmark's."""
     catalog = render_catalog_configmap(default_catalog())
-    for sid, params in NORMAL_STRATEGIES.items():
+    for sid, params in strategies.items():
         catalog = upsert_catalog_entry(catalog, {"strategy_id": sid, "enabled": True,
                                                  "params": params})
     limits = _limits(symbols, 100_000.0, 250_000.0)
     runtime = default_runtime_config().model_copy(
-        update={"limits": dict.fromkeys(NORMAL_STRATEGIES, limits)})
+        update={"limits": dict.fromkeys(strategies, limits)})
     return apply_config(catalog, render_runtime_config_yaml(runtime), commit="0" * 40,
                         registry=Registry.from_entry_points())
 
