@@ -8,7 +8,9 @@ excluded: it happens in batches off the decision path). Reports bar events per s
 the event-to-decision latency: the wall time of each whole step, from the step's bars
 arriving to the last order decided for them (every bar of a step waits for the whole step,
 so that is each event's latency; nothing is divided by the number of symbols), over every
-step of the run. The issue's targets: >= 20 k bar events/s and p99 event-to-decision
+step of the run. ``records_sha256`` digests everything the session decided (risk decisions,
+order events, fills, per-strategy equity), so two runs — before and after an optimisation —
+can be checked to have decided exactly the same. The issue's targets: >= 20 k bar events/s and p99 event-to-decision
 <= 1 ms; ``meets_target`` says whether both hold. The 1-minute load average is printed so a
 run on a busy machine can be recognised. Usage: ``python bench/runtime.py [--steps N]``.
 """
@@ -16,6 +18,7 @@ run on a busy machine can be recognised. Usage: ``python bench/runtime.py [--ste
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -49,6 +52,21 @@ def bars(symbols: int, steps: int, seed: int = 7) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def records_digest(engine: Engine) -> str:
+    """SHA-256 over the session's buffered records and equity curves, in order."""
+    h = hashlib.sha256()
+    rec = engine.records
+    for d in rec.risk:
+        h.update(d.model_dump_json().encode())
+    for order, event, code, ts in rec.orders:
+        h.update(f"{order.model_dump_json()}|{event}|{code}|{ts.isoformat()}".encode())
+    for f in rec.fills:
+        h.update(f.model_dump_json().encode())
+    for sid in sorted(engine.tracks):
+        h.update(np.asarray(engine.tracks[sid].equity, dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=3000)
@@ -73,6 +91,7 @@ def main() -> None:
                                  "max": round(float(per_step.max()), 1)},
         "target": {"events_per_s": TARGET_EVENTS_PER_S,
                    "p99_event_to_decision_us": TARGET_P99_US},
+        "records_sha256": records_digest(engine),
         "meets_target": events_per_s >= TARGET_EVENTS_PER_S and p99 <= TARGET_P99_US,
         "load_average_1m": round(os.getloadavg()[0], 2),
         "python": platform.python_version(), "machine": platform.machine(),
