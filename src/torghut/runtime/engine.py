@@ -170,9 +170,10 @@ class Engine:
         self._mark(now)
         self._check_triggers(step)
         self._decide(step)
+        # event-to-decision: the step's last order is decided; reconciliation runs after it
+        self.stats.step_latency_ns.append(time.perf_counter_ns() - start)
         if self.stats.steps % self.options.reconcile_every == 0:
             self._reconcile()
-        self.stats.step_latency_ns.append(time.perf_counter_ns() - start)
 
     def _now(self) -> datetime:
         assert self._clock_ts is not None
@@ -220,11 +221,14 @@ class Engine:
                 fill.side.sign * (fill.price - fill.arrival_mid) / fill.arrival_mid * 1e4)
 
     def _mark(self, now: datetime) -> None:
+        held = dict.fromkeys(self.tracks, 0.0)
+        closes = self.closes
+        for (sid, sym), qty in self.positions.items():  # one pass, not one per strategy
+            if qty:
+                held[sid] += qty * closes.get(sym, 0.0)
         firm = 0.0
         for sid, track in self.tracks.items():
-            equity = self.cash[sid] + sum(
-                qty * self.closes.get(sym, 0.0)
-                for (s, sym), qty in self.positions.items() if s == sid and qty)
+            equity = self.cash[sid] + held[sid]
             track.equity.append(equity)
             track.costs.append(self.cost_total[sid])
             track.traded.append(self.traded_total[sid])
@@ -236,8 +240,9 @@ class Engine:
     def _check_triggers(self, step: Step) -> None:
         now = self._now()  # step.ts, converted once per step
         fired = list(self.monitor.on_equity(now, self._firm_equity))
-        for bar in step.bars:
-            fired += self.monitor.on_bar(bar.symbol, now, bar.ts)
+        for bar in step.bars:  # a bar of this step's time needs no second conversion
+            bar_ts = now if bar.ts_ns == step.ts_ns else bar.ts
+            fired += self.monitor.on_bar(bar.symbol, now, bar_ts)
         if getattr(self.feed, "live", False):  # a replay's clock is its data: no gaps
             fired += self.monitor.on_heartbeat("feed", now)
         for trip in self.chain.drain_trips():
