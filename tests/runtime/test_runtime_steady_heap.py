@@ -10,7 +10,7 @@ import pytest
 from tests.runtime.test_runtime_session import SPEC, promote_on_main
 from torghut.data.synth import build_synth
 from torghut.ledger import open_ledger
-from torghut.runtime.engine import SESSION_GC_THRESHOLDS, steady_heap
+from torghut.runtime.engine import SESSION_GC_THRESHOLDS, SessionHeap, steady_heap
 from torghut.runtime.session import SessionRequest, run_session
 from torghut.runtime.telemetry import Telemetry
 from torghut.workspace import Workspace
@@ -23,10 +23,12 @@ def test_steady_heap_freezes_tunes_and_restores() -> None:
     with steady_heap():
         assert gc.get_freeze_count() > 0
         assert gc.get_threshold() == SESSION_GC_THRESHOLDS
+        assert not gc.isenabled()  # collections run between steps only
         with steady_heap():  # nested: no-op
             assert gc.get_threshold() == SESSION_GC_THRESHOLDS
-        assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > 0 and not gc.isenabled()
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+    assert gc.isenabled()
     assert gc.is_tracked(marker)
 
 
@@ -35,6 +37,51 @@ def test_steady_heap_restores_after_an_error() -> None:
     with pytest.raises(RuntimeError), steady_heap():
         raise RuntimeError("boom")
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+
+
+def test_idle_collects_cyclic_garbage_when_due_and_not_before() -> None:
+    class Node:
+        other: object
+
+    def cycles(n: int) -> None:
+        for _ in range(n):
+            a, b = Node(), Node()
+            a.other, b.other = b, a
+
+    found: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            found.append(info["collected"])
+
+    with steady_heap() as heap:
+        heap.idle()  # start from an empty young generation
+        gc.callbacks.append(note)
+        try:
+            cycles(10)  # 20 objects + dicts: far below the young threshold
+            assert heap.idle() is None and found == []
+            cycles(SESSION_GC_THRESHOLDS[0])  # now due
+            assert heap.idle() == 0
+        finally:
+            gc.callbacks.remove(note)
+    assert found and found[0] >= 2 * SESSION_GC_THRESHOLDS[0]
+
+
+def test_idle_follows_the_generational_schedule() -> None:
+    heap = SessionHeap((1, 2, 2))
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()  # counts back to zero
+        seen, alive = [], []
+        for _ in range(4):
+            alive.append([[] for _ in range(10)])  # kept: the young count is net of frees
+            seen.append(heap.idle())
+        # every 2nd collection also takes the middle generation, every 2nd of those is full
+        assert seen == [0, 1, 0, 2]
+    finally:
+        if was:
+            gc.enable()
 
 
 def test_cyclic_garbage_made_during_a_session_is_still_collected() -> None:
@@ -56,7 +103,7 @@ class _HeapProbe(Telemetry):
         self.thresholds: set[tuple[int, ...]] = set()
 
     def feed_bar(self, symbol: str, event_ts: datetime, now: datetime) -> None:
-        self.thresholds.add(gc.get_threshold())
+        self.thresholds.add((*gc.get_threshold(), gc.isenabled()))
         super().feed_bar(symbol, event_ts, now)
 
 
@@ -67,5 +114,5 @@ def test_a_paper_session_steps_under_the_steady_heap(ws: Workspace) -> None:
     with open_ledger(ws) as ledger:
         run_session(ws, ledger, SessionRequest(dataset="synth-paper",
                                                as_identity="validation-agent"), telemetry=probe)
-    assert probe.thresholds == {SESSION_GC_THRESHOLDS}  # every step ran inside it
+    assert probe.thresholds == {(*SESSION_GC_THRESHOLDS, False)}  # every step ran inside it
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before

@@ -114,9 +114,10 @@ def run_session(ws: Workspace, ledger: Ledger, request: SessionRequest, *,
 
     engine = Engine(applied, feed, options, board=board, telemetry=telemetry,
                     on_trigger=persist)
-    with steady_heap():  # as Engine.run: the collector off the decision path
+    with steady_heap() as heap:  # as Engine.run: the collector off the decision path
         for step in feed.steps():
             engine.step(step)
+            heap.idle()
             if engine.stats.steps % FLUSH_EVERY_STEPS == 0:
                 engine.records.flush(ledger)
                 with ledger.read() as session:
