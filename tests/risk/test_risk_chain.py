@@ -178,16 +178,22 @@ def test_reconfigure_keeps_exposure_and_applies_new_limits() -> None:
     assert submit(chain, "o3", side=Side.SELL, t=2).decision.code is RiskCode.NOT_PROMOTED
 
 
-def test_order_token_mac_is_rfc_2104_hmac_sha256() -> None:
-    """The precomputed inner/outer states must give exactly hmac.new's bytes."""
-    import hmac
+def test_order_token_mac_is_keyed_blake2b() -> None:
+    """The copied pre-keyed state must give exactly a fresh keyed BLAKE2b's bytes (RFC 7693
+    keyed mode); a key over BLAKE2b's 64 bytes is hashed down first."""
+    import hashlib
 
-    from torghut.risk.tokens import canonical_fields
+    from torghut.risk.tokens import PERSON, canonical_fields
     request = order("o1", limit=100.5, operator="op\x1fweird", override_id="ovr-9")
     for key in (KEY, b"k" * 64, b"long-key" * 20):
-        token = TokenIssuer(key).issue(request, 7.0)
-        expected = hmac.new(key, canonical_fields(request, 7.0), "sha256").hexdigest()
-        assert token.mac == expected
+        issuer = TokenIssuer(key)
+        first, second = issuer.issue(request, 7.0), issuer.issue(request, 7.0)
+        mac_key = key if len(key) <= 64 else hashlib.blake2b(key, person=PERSON).digest()
+        expected = hashlib.blake2b(canonical_fields(request, 7.0), key=mac_key,
+                                   digest_size=32, person=PERSON).hexdigest()
+        assert first.mac == second.mac == expected  # the keyed state is copied, never spent
+    assert TokenIssuer(b"k" * 64).issue(request, 7.0).mac != \
+        TokenIssuer(b"k" * 63 + b"j").issue(request, 7.0).mac
     # free-form fields are length-prefixed: joined naively, both would read "a␟b␟c"
     a = order("o1", operator="a\x1fb", symbol="c")
     b = order("o1", operator="a", symbol="b\x1fc")

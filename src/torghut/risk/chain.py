@@ -7,7 +7,7 @@ inside a control becomes a REJECT with ``RISK_ERROR``. Exposure is counted *befo
 an accepted order joins the open notional at once (:mod:`torghut.risk.exposure`);
 :meth:`RiskChain.on_fill` and :meth:`RiskChain.on_order_closed` move it to the position or
 release it. Every decision carries a stable :class:`RiskCode`, the control id and, for
-limits, the limit id. A passing decision comes with a single-use HMAC token
+limits, the limit id. A passing decision comes with a single-use MAC token
 (:mod:`torghut.risk.tokens`) that the order firewall verifies before anything reaches an
 execution adapter.
 
@@ -41,7 +41,7 @@ from torghut.contracts.trusted import Trusted
 from torghut.errors import TorghutError
 from torghut.risk.exposure import EPS, Exposure, ExposureBook
 from torghut.risk.overrides import OverrideBook, OverrideGrant
-from torghut.risk.throttle import SlidingWindow, WindowSet
+from torghut.risk.throttle import SlidingWindow
 from torghut.risk.tokens import OrderToken, TokenIssuer
 
 #: SEC-4's order identity: strategy, symbol, side, qty, limit, stop, reduces-exposure.
@@ -139,6 +139,36 @@ class _Rules:
         return f"{self.prefix}.{name}"
 
 
+DAY = 86_400.0
+
+
+class _Lane:
+    """One strategy as the chain sees it: its prepared limits and promotion (replaced on a
+    reload) and what it has sent (kept across reloads). A check finds all of it with one
+    lookup, and an accepted order updates its counters in one place (:meth:`sent`)."""
+
+    __slots__ = ("cycles", "day", "messages", "notional", "orders_today", "promoted", "rules")
+
+    def __init__(self, notional_window: float, cycles_window: float) -> None:
+        self.rules: _Rules | None = None  # None: the strategy declares no limits (RTS-8)
+        self.promoted: tuple[str, str] | None = None  # (strategy type, version) promoted
+        self.day, self.orders_today = -1, 0  # RTS-8: orders sent on UTC day ``day``
+        self.messages = SlidingWindow(1.0)  # RTS-15a
+        self.notional = SlidingWindow(notional_window)  # SEC-3
+        self.cycles = SlidingWindow(cycles_window)  # RTS-15b
+
+    def sent(self, t: float, notional: float) -> None:
+        """Count one accepted order: toward the day's orders, the message rate and the
+        notional sent in the window."""
+        today = int(t // DAY)
+        if today == self.day:
+            self.orders_today += 1
+        else:
+            self.day, self.orders_today = today, 1
+        self.messages.add(t)
+        self.notional.add(t, notional)
+
+
 class _Block:
     """A control's objection (cheap: built only on the reject path)."""
 
@@ -156,15 +186,16 @@ _BUY = Side.BUY  # a module constant: cheaper than Side.BUY or side.sign on the 
 class _Ctx:
     """Everything a control reads about one request, computed once per check."""
 
-    __slots__ = ("approved", "book", "clip", "halted", "key", "lifted", "now", "price",
-                 "rules", "same", "sign", "t")
+    __slots__ = ("approved", "book", "clip", "halted", "key", "lane", "lifted", "now",
+                 "price", "rules", "same", "sign", "t")
     same: _Identity  # set by _sec4_identical
 
-    def __init__(self, now: datetime, halted: bool, request: OrderRequest,
-                 book: Exposure, rules: _Rules | None) -> None:
+    def __init__(self, request: OrderRequest, now: datetime, halted: bool,
+                 exposure: ExposureBook, lane: _Lane) -> None:
         self.now, self.t, self.halted = now, now.timestamp(), halted
-        self.key = (request.strategy_id, request.symbol)
-        self.book, self.rules = book, rules
+        self.key = key = (request.strategy_id, request.symbol)
+        self.book = exposure.get(key)
+        self.lane, self.rules = lane, lane.rules
         self.sign = 1 if request.side is _BUY else -1
         price = request.limit_price if request.limit_price is not None else request.reference_mid
         self.price = price or 0.0
@@ -175,8 +206,9 @@ class _Ctx:
 
 _ACCEPTED = _Block(RiskCode.ACCEPTED, "", "")
 _TRUSTED_DECISION = Trusted(RiskDecision)
+_ACTIONS = {RiskCode.ACCEPTED: RiskAction.ACCEPT, RiskCode.CLIPPED_POSITION: RiskAction.CLIP}
+_REJECT = RiskAction.REJECT
 Control = Callable[[OrderRequest, _Ctx], _Block | None]
-DAY = 86_400.0
 
 
 class RiskChain:
@@ -199,15 +231,13 @@ class RiskChain:
         self._exposure = ExposureBook()
         self._seen_ids: set[str] = set()
         self._recent: dict[_Identity, float] = {}
-        self._day_counts: dict[str, tuple[int, int]] = {}
         self._disabled: dict[str, str] = {}
         self._trips: list[Trip] = []
         s = self.settings
         self._dup_window = s.duplicate_window.total_seconds()
         self._symbol_limits = dict(s.symbol_limits)
         self._firm_messages = SlidingWindow(1.0)
-        self._messages = WindowSet(1.0)
-        self._notional = WindowSet(s.notional_window.total_seconds())
+        self._lanes: dict[str, _Lane] = {}
         self.reconfigure(config, promoted)
         self._controls: tuple[Control, ...] = (
             self._fia1_kill, self._sec7_promoted, self._sec6_restricted, self._rts8_declared,
@@ -222,10 +252,18 @@ class RiskChain:
         """Apply a new (validated) config and promotion map; exposure and counters stay."""
         self.config = config
         self._promoted = dict(promoted)
-        self._promoted_refs = {sid: tuple(ref.partition("@")[::2])
-                               for sid, ref in promoted.items()}
+        self._cycles_window = config.kill_switch.repeated_execution_window_seconds
+        for lane in self._lanes.values():  # a reload keeps what every strategy has sent
+            lane.rules = lane.promoted = None
+            lane.cycles.window = self._cycles_window
         multiple = self.settings.window_notional_multiple
-        self._rules = {sid: _Rules.build(sid, lim, multiple) for sid, lim in config.limits.items()}
+        for sid, lim in config.limits.items():
+            self._lane(sid).rules = _Rules.build(sid, lim, multiple)
+        for sid, ref in promoted.items():
+            strategy_type, _, version = ref.partition("@")
+            self._lane(sid).promoted = (strategy_type, version)
+        # a strategy neither declared nor promoted: read-only, its checks stop at SEC-7
+        self._unknown = _Lane(0.0, 0.0)
         restricted: dict[str, list[RestrictedEntry]] = {}
         for entry in config.restricted_list:
             restricted.setdefault(entry.symbol, []).append(entry)
@@ -237,49 +275,42 @@ class RiskChain:
         self._firm_gross_limit = firm.max_gross_notional
         self._firm_open_orders = firm.max_open_orders
         self._firm_rate = firm.max_messages_per_second
-        window = config.kill_switch.repeated_execution_window_seconds
-        if not hasattr(self, "_cycles"):
-            self._cycles = WindowSet(window)
-        self._cycles.window = window  # a reload keeps the cycles already counted
-        for cycles in self._cycles.values():
-            cycles.window = window
         self._max_cycles = config.kill_switch.repeated_execution_cycles
+
+    def _lane(self, strategy_id: str) -> _Lane:
+        lane = self._lanes.get(strategy_id)
+        if lane is None:
+            lane = self._lanes[strategy_id] = _Lane(
+                self.settings.notional_window.total_seconds(), self._cycles_window)
+        return lane
 
     # ----------------------------------------------------------------- the check
 
     def check(self, request: OrderRequest, *, now: datetime, halted: bool = False) -> Verdict:
         """Decide one order. Never raises for a control's failure: fails closed instead."""
         try:
-            return self._check(request, now, halted)
+            if now.tzinfo is None:  # a naive clock would be read as local time
+                raise ValueError("now must be timezone-aware")
+            ctx = _Ctx(request, now, halted, self._exposure,
+                       self._lanes.get(request.strategy_id, self._unknown))
+            for control in self._controls:
+                block = control(request, ctx)
+                if block is not None and block.code not in ctx.lifted:
+                    return Verdict(self._decision(request, now, block, 0.0), request)
+            return self._commit(request, ctx)
         except Exception as exc:  # control: fail closed — any fault in a control rejects
             block = _Block(RiskCode.RISK_ERROR, "chain", f"{type(exc).__name__}: {exc}")
             return Verdict(self._decision(request, now, block, 0.0), request)
 
-    def _check(self, request: OrderRequest, now: datetime, halted: bool) -> Verdict:
-        if now.tzinfo is None:  # a naive clock would be read as local time
-            raise ValueError("now must be timezone-aware")
-        ctx = _Ctx(now, halted, request, self._exposure.get((request.strategy_id,
-                                                              request.symbol)),
-                   self._rules.get(request.strategy_id))
-        for control in self._controls:
-            block = control(request, ctx)
-            if block is not None and block.code not in ctx.lifted:
-                return Verdict(self._decision(request, now, block, 0.0), request)
-        return self._commit(request, ctx)
-
     def _commit(self, request: OrderRequest, ctx: _Ctx) -> Verdict:
         """Record an accepted order everywhere it counts, then issue its token."""
-        qty, t, sid = ctx.approved, ctx.t, request.strategy_id
+        qty, t = ctx.approved, ctx.t
         self._seen_ids.add(request.client_order_id)
         self._remember_identical(ctx.same, t)
-        day, count = self._day_counts.get(sid, (-1, 0))
-        today = int(t // DAY)
-        self._day_counts[sid] = (today, count + 1 if day == today else 1)
         self._firm_messages.add(t)
-        self._messages[sid].add(t)
-        self._notional[sid].add(t, qty * ctx.price)
+        ctx.lane.sent(t, qty * ctx.price)
         if self._exposure.add_open(request.client_order_id, ctx.key, ctx.sign, qty, ctx.price):
-            self._cycles[sid].add(t)
+            ctx.lane.cycles.add(t)
         token = self._tokens.issue(request, qty)
         block = ctx.clip or _ACCEPTED
         return Verdict(self._decision(request, ctx.now, block, qty), request, token)
@@ -290,16 +321,10 @@ class RiskChain:
         # Built unvalidated (Trusted, ~1 µs against ~3 µs validated): every value comes
         # from the validated request, the caller's aware clock or the chain's own floats
         # (``float()`` keeps an int from reaching the record as an int).
-        if block.code is RiskCode.ACCEPTED:
-            action = RiskAction.ACCEPT
-        elif block.code is RiskCode.CLIPPED_POSITION:
-            action = RiskAction.CLIP
-        else:
-            action = RiskAction.REJECT
-        observed, threshold = block.observed, block.threshold
+        code, observed, threshold = block.code, block.observed, block.threshold
         return _TRUSTED_DECISION.build({
             "client_order_id": request.client_order_id, "strategy_id": request.strategy_id,
-            "symbol": request.symbol, "action": action, "code": block.code,
+            "symbol": request.symbol, "action": _ACTIONS.get(code, _REJECT), "code": code,
             "control": block.control or None, "limit_id": block.limit_id,
             "message": block.message, "requested_qty": request.qty,
             "approved_qty": float(approved),
@@ -324,7 +349,7 @@ class RiskChain:
 
     def _sec7_promoted(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: SEC-7
-        promoted = self._promoted_refs.get(r.strategy_id)
+        promoted = c.lane.promoted
         if promoted is not None and promoted[0] == r.strategy_type \
                 and promoted[1] == r.version:
             return None
@@ -463,10 +488,10 @@ class RiskChain:
 
     def _rts8_orders_per_day(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: RTS-8
-        rules = c.rules
+        rules, lane = c.rules, c.lane
         assert rules is not None
-        day, count = self._day_counts.get(r.strategy_id, (-1, 0))
-        if day != int(c.t // DAY) or count < rules.limits.max_orders_per_day:
+        count = lane.orders_today
+        if lane.day != int(c.t // DAY) or count < rules.limits.max_orders_per_day:
             return None
         return _Block(RiskCode.MAX_ORDERS_PER_DAY, "RTS-8", "orders per day used up",
                       limit_id=rules.id("max_orders_per_day"), observed=float(count),
@@ -480,7 +505,7 @@ class RiskChain:
             return _Block(RiskCode.RATE_LIMIT, "RTS-15a", "firm message rate",
                           limit_id="firm.max_messages_per_second", observed=firm + 1,
                           threshold=self._firm_rate)
-        own = self._messages[r.strategy_id].total(c.t)
+        own = c.lane.messages.total(c.t)
         limit = self.settings.strategy_messages_per_second
         if own + 1 <= limit:
             return None
@@ -494,11 +519,12 @@ class RiskChain:
         # control: SEC-3
         rules = c.rules
         assert rules is not None
-        sent = self._notional[r.strategy_id].total(c.t) + r.qty * c.price
+        window = c.lane.notional
+        sent = window.total(c.t) + r.qty * c.price
         if sent <= rules.window_cap:
             return None
         return _Block(RiskCode.NOTIONAL_RATE, "SEC-3", "notional sent in the last "
-                      f"{self._notional.window:g} s over the cap",
+                      f"{window.window:g} s over the cap",
                       limit_id=rules.id("window_notional"), observed=sent,
                       threshold=rules.window_cap)
 
@@ -558,11 +584,12 @@ class RiskChain:
         # control: RTS-15b — this order would be one more fill-and-re-entry cycle
         if not c.book.filled_since_entry:
             return None
-        cycles = self._cycles[r.strategy_id].total(c.t) + 1
+        window = c.lane.cycles
+        cycles = window.total(c.t) + 1
         if cycles <= self._max_cycles:
             return None
         reason = (f"{cycles:g} fill-and-re-entry cycles within "
-                  f"{self._cycles.window:g} s (limit {self._max_cycles})")
+                  f"{window.window:g} s (limit {self._max_cycles})")
         self._disabled[r.strategy_id] = reason
         self._trips.append(Trip(kill_scope(strategy_id=r.strategy_id), "REPEATED_EXECUTION",
                                 c.now, reason, cycles, float(self._max_cycles)))
@@ -589,7 +616,7 @@ class RiskChain:
         cancels must always pass (FIA-1)."""
         t = now.timestamp()
         self._firm_messages.add(t)
-        self._messages[strategy_id].add(t)
+        self._lane(strategy_id).messages.add(t)
 
     def drain_trips(self) -> list[Trip]:
         """Kill-switch triggers raised since the last drain (the runtime engages them)."""

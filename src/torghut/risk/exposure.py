@@ -82,7 +82,7 @@ class ExposureBook:
     def add_open(self, client_order_id: str, key: tuple[str, str], sign: int, qty: float,
                  price: float) -> bool:
         """Count an accepted order. Returns whether this was a re-entry after a fill."""
-        book = self._book(key)
+        book = self._books.get(key) or self._book(key)  # the common case without a call
         if sign > 0:
             book.open_buy += qty
         else:

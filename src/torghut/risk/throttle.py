@@ -33,15 +33,3 @@ class SlidingWindow:
         self._events.append((now, weight))
         self._total += weight
 
-
-class WindowSet(dict[str, SlidingWindow]):
-    """One :class:`SlidingWindow` per key, created on first use (``windows[key]``: a plain
-    dict lookup on the hot path)."""
-
-    def __init__(self, window_seconds: float) -> None:
-        super().__init__()
-        self.window = window_seconds
-
-    def __missing__(self, key: str) -> SlidingWindow:
-        win = self[key] = SlidingWindow(self.window)
-        return win
