@@ -141,6 +141,25 @@ def test_streaming_update_builds_the_same_vectors_as_batch(spx: pd.DataFrame,
     assert [v.seq for v in streamed] == list(range(60))
 
 
+def test_streaming_vectors_equal_batch_ones_with_quotes_gaps_and_bad_bars() -> None:
+    """update() turns exactly the NaN fields into None (the kernel's NaN mask) and shares
+    event_ts conversions across symbols: every pattern of warm-up, quotes and missing bars
+    must give the batch path's vectors."""
+    bars = intraday_bars()
+    batch = iter_feature_vectors(compute_features(bars, "1m"), "1m", "test")
+    mappers = {s: StreamingFeatureMapper(s, "1m", source="test") for s in ("AAA", "BBB")}
+    ts_ns = pd.DatetimeIndex(bars["ts"]).as_unit("ns").asi8.tolist()
+    inputs = zip(*(bars[c].tolist() for c in _INPUTS), strict=True)
+    patterns = set()
+    for symbol, ts, row, expected in zip(bars["symbol"], ts_ns, inputs, batch, strict=True):
+        got = mappers[symbol].update(ts, *row)
+        assert got == expected
+        assert list(got.model_dump()) == list(expected.model_dump())
+        assert got.model_fields_set == expected.model_fields_set
+        patterns.add(tuple(getattr(got, name) is None for name in FEATURE_FIELDS))
+    assert len(patterns) > 10
+
+
 # ------------------------------------------------------------------ point in time
 
 

@@ -43,6 +43,7 @@ each time a window wraps (see :func:`torghut.data._feature_kernels._push_moments
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -192,7 +193,7 @@ class StreamingFeatureMapper:
     """
 
     __slots__ = ("_daily", "_day", "_day_end", "_float_state", "_int_state", "_last_ts",
-                 "_out", "_quality", "_ring", "_seq", "_vwap_bars", "_zone", "source",
+                 "_nan_mask", "_out", "_quality", "_ring", "_seq", "_vwap_bars", "_zone", "source",
                  "symbol", "timeframe")
 
     def __init__(self, symbol: str, timeframe: str, *, source: str,
@@ -206,13 +207,15 @@ class StreamingFeatureMapper:
         self._vwap_bars = window_bars(_VWAP_WINDOW_SECONDS, timeframe)
         self._zone = _zone(session_tz)
         self._daily = timeframe == _DAILY
+        kernels.load_stream_kernel()
         self._float_state, self._int_state, self._ring = kernels.new_state(self._vwap_bars)
-        self._out = [math.nan] * kernels.N_FIELDS
+        self._out = np.full(kernels.N_FIELDS, math.nan)
         self._seq = 0  # seq of the next bar
         self._last_ts = _TS_MIN
         self._day = 0
         self._day_end = _TS_MIN  # first instant after the cached session day
         self._quality = kernels.Q_WARMUP
+        self._nan_mask = 0  # bit j: FEATURE_FIELDS[j] of the last bar is NaN
 
     def update(self, ts: datetime | pd.Timestamp | int, open: float, high: float, low: float,
                close: float, volume: float, bid: float = math.nan, ask: float = math.nan,
@@ -227,12 +230,12 @@ class StreamingFeatureMapper:
         if not (type(open) is type(high) is type(low) is type(close) is type(volume)
                 is type(bid) is type(ask) is type(spread) is float):
             prices = tuple(_as_float(name, v) for name, v in zip(_INPUTS, prices, strict=True))
-        values = self.update_values(ts_ns, *prices)
+        values = self._advance(ts_ns, *prices)
         # Every input was checked above (or in __init__) and the kernel computed the rest,
         # so the vector is built without re-validating it (5 µs a bar otherwise).
-        fields: dict[str, Any] = dict(zip(FEATURE_FIELDS, [None if v != v else v
-                                                           for v in values], strict=True))
-        fields["event_ts"] = _datetime_utc(ts_ns)
+        fields: dict[str, Any] = dict(zip(FEATURE_FIELDS, values, strict=True))
+        fields.update(_none_fields(self._nan_mask))  # NaN (not warm) -> None
+        fields["event_ts"] = _event_ts(ts_ns)
         fields["symbol"] = self.symbol
         fields["timeframe"] = self.timeframe
         fields["seq"] = self._seq - 1
@@ -249,6 +252,11 @@ class StreamingFeatureMapper:
         Arguments must already be an int and floats; the quality of the bar is then
         :attr:`quality`.
         """
+        return tuple(self._advance(ts_ns, open, high, low, close, volume, bid, ask, spread))
+
+    def _advance(self, ts_ns: int, open: float, high: float, low: float, close: float,
+                 volume: float, bid: float, ask: float, spread: float) -> list[float]:
+        """Advance the state by one bar (an int and floats); its FEATURE_FIELDS values."""
         if ts_ns <= self._last_ts:
             raise TorghutError(f"{self.symbol}: timestamp {ts_ns} does not increase past "
                                f"{self._last_ts}", field="ts")
@@ -260,11 +268,12 @@ class StreamingFeatureMapper:
                 self._enter_day(ts_ns)
             day = self._day
         out = self._out
-        self._quality = kernels.advance(self._float_state, self._int_state, self._ring, out,
-                                        close, high, low, volume, bid, ask, spread, day,
-                                        self._vwap_bars)
+        self._quality, self._nan_mask = kernels.stream_kernel(
+            self._float_state, self._int_state, self._ring, out, close, high, low, volume,
+            bid, ask, spread, day, self._vwap_bars)
         self._seq += 1
-        return tuple(out)
+        values: list[float] = out.tolist()
+        return values
 
     @property
     def quality(self) -> SignalQuality:
@@ -358,3 +367,14 @@ def _ts_ns(ts: Any) -> int:
 def _datetime_utc(ts_ns: int) -> datetime:
     """UTC datetime at microsecond resolution (what FeatureVector.event_ts holds)."""
     return _EPOCH + timedelta(microseconds=ts_ns // 1000)
+
+
+@functools.lru_cache(maxsize=1024)  # a handful of masks occur: warm-up steps, quotes or not
+def _none_fields(nan_mask: int) -> dict[str, None]:
+    """The FEATURE_FIELDS named by the bits of ``nan_mask``, each mapped to None."""
+    return dict.fromkeys(name for j, name in enumerate(FEATURE_FIELDS) if nan_mask >> j & 1)
+
+
+# The streaming mappers of a step's symbols all convert the same timestamp: a cache hit
+# costs 0.07 µs, the conversion 0.6 µs. Datetimes are immutable, so vectors may share one.
+_event_ts: Final = functools.lru_cache(maxsize=256)(_datetime_utc)
