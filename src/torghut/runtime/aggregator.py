@@ -34,6 +34,11 @@ class Target(NamedTuple):
     reason: str  # the intent's reason code, or CONFLICT_FLATTENED
 
 
+FLATTENED = "CONFLICT_FLATTENED"
+_UNRANKED = 1 << 30  # a strategy without a catalog priority ranks after every other
+_new_target = tuple.__new__
+
+
 class IntentAggregator:
     def __init__(self, priorities: Mapping[str, int],
                  policy: ConflictPolicy = ConflictPolicy.NET) -> None:
@@ -41,59 +46,40 @@ class IntentAggregator:
         self.policy = policy
         self.conflicts = 0
         self.superseded = 0
-        self._pending: dict[tuple[str, str], StrategyIntent] = {}
+        # symbol → (priority, strategy_id) → the step's latest target: flush sorts plain
+        # keys (a few strategies per symbol) instead of calling a key function per intent.
+        self._pending: dict[str, dict[tuple[int, str], Target]] = {}
 
     def add(self, intent: StrategyIntent) -> None:
-        key = (intent.strategy_id, intent.symbol)
-        held = self._pending.get(key)
+        group = self._pending.setdefault(intent.symbol, {})
+        sid = intent.strategy_id
+        rank = (self.priorities.get(sid, _UNRANKED), sid)
+        held = group.get(rank)
         if held is not None:
             self.superseded += 1
             if held.seq > intent.seq:
                 return
-        self._pending[key] = intent
+        # tuple.__new__ skips the NamedTuple's Python-level __new__ (~30 targets a step)
+        group[rank] = _new_target(Target, (sid, intent.symbol, intent.target_exposure,
+                                           intent.seq, intent.event_ts, intent.reason))
 
     def flush(self) -> list[Target]:
         """This step's targets, ordered by symbol then precedence; clears the step."""
-        by_symbol: dict[str, list[StrategyIntent]] = {}
-        for intent in self._pending.values():
-            group = by_symbol.get(intent.symbol)
-            if group is None:
-                by_symbol[intent.symbol] = [intent]
-            else:
-                group.append(intent)
-        self._pending = {}
+        pending, self._pending = self._pending, {}
         out: list[Target] = []
-        for symbol in sorted(by_symbol):
-            ranked = by_symbol[symbol]
-            if len(ranked) > 1:
-                ranked.sort(key=self._rank)
-            self._resolve(ranked, out)
+        for symbol in sorted(pending):
+            group = pending[symbol]
+            out += self._resolve([group[rank] for rank in sorted(group)])
         return out
 
-    def _rank(self, intent: StrategyIntent) -> tuple[int, str]:
-        return self.priorities.get(intent.strategy_id, 1 << 30), intent.strategy_id
-
-    def _resolve(self, ranked: list[StrategyIntent], out: list[Target]) -> None:
-        """Append one symbol's targets to ``out``, conflicts resolved by policy."""
-        long = short = False
-        lead = 0.0  # the highest-ranked non-zero target
-        for i in ranked:
-            x = i.target_exposure
-            if x > 0:
-                long = True
-            elif x < 0:
-                short = True
-            else:
-                continue
-            if lead == 0.0:
-                lead = x
-        conflict = long and short
-        self.conflicts += conflict
-        flatten = conflict and self.policy is ConflictPolicy.PRIORITY
-        for i in ranked:
-            x = i.target_exposure
-            if flatten and x * lead < 0:
-                out.append(Target(i.strategy_id, i.symbol, 0.0, i.seq, i.event_ts,
-                                  "CONFLICT_FLATTENED"))
-            else:
-                out.append(Target(i.strategy_id, i.symbol, x, i.seq, i.event_ts, i.reason))
+    def _resolve(self, ranked: list[Target]) -> list[Target]:
+        """One symbol's targets, a conflict counted and resolved by policy."""
+        exposures = [t.exposure for t in ranked]
+        if not max(exposures) > 0.0 > min(exposures):
+            return ranked
+        self.conflicts += 1
+        if self.policy is ConflictPolicy.NET:
+            return ranked
+        lead = next(x for x in exposures if x)  # the highest-ranked non-zero target
+        return [t._replace(exposure=0.0, reason=FLATTENED) if t.exposure * lead < 0 else t
+                for t in ranked]
