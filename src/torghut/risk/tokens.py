@@ -46,14 +46,15 @@ def canonical_fields(r: OrderRequest, approved_qty: float) -> bytes:
     a fixed little-endian header with the approved quantity, the limit price and the stop
     price as IEEE-754 doubles (-1 for none: both prices are positive) and the lengths of the
     four free-form fields (operator, symbol, venue, override id), then every string field
-    joined by US (0x1f). The other fields' patterns cannot contain 0x1f, and the header fixes
-    where each free-form field ends, so two different requests never share a message."""
+    joined by US (0x1f; the side and order type are string enums: their values). The other
+    fields' patterns cannot contain 0x1f, and the header fixes where each free-form field
+    ends, so two different requests never share a message."""
     o, s, v, x = r.operator, r.symbol, r.venue, r.override_id or ""
     lp, sp = r.limit_price, r.stop_price
     head = _HEAD.pack(approved_qty, -1.0 if lp is None else lp, -1.0 if sp is None else sp,
                       len(o), len(s), len(v), len(x))
     return head + "\x1f".join((r.client_order_id, r.strategy_id, r.strategy_type, r.version,
-                               o, s, r.side._value_, r.order_type._value_, v, x)).encode()
+                               o, s, r.side, r.order_type, v, x)).encode()
 
 
 class TokenIssuer:
