@@ -193,7 +193,7 @@ class StreamingFeatureMapper:
     """
 
     __slots__ = ("_daily", "_day", "_day_end", "_float_state", "_int_state", "_last_ts",
-                 "_nan_mask", "_out", "_quality", "_ring", "_seq", "_vwap_bars", "_zone", "source",
+                 "_out", "_quality", "_ring", "_seq", "_vwap_bars", "_zone", "source",
                  "symbol", "timeframe")
 
     def __init__(self, symbol: str, timeframe: str, *, source: str,
@@ -215,7 +215,6 @@ class StreamingFeatureMapper:
         self._day = 0
         self._day_end = _TS_MIN  # first instant after the cached session day
         self._quality = kernels.Q_WARMUP
-        self._nan_mask = 0  # bit j: FEATURE_FIELDS[j] of the last bar is NaN
 
     def update(self, ts: datetime | pd.Timestamp | int, open: float, high: float, low: float,
                close: float, volume: float, bid: float = math.nan, ask: float = math.nan,
@@ -226,22 +225,21 @@ class StreamingFeatureMapper:
         for a number means absent (a None price makes the bar ``missing``).
         """
         ts_ns = ts if type(ts) is int else _ts_ns(ts)
-        prices: tuple[float, ...] = (open, high, low, close, volume, bid, ask, spread)
         if not (type(open) is type(high) is type(low) is type(close) is type(volume)
                 is type(bid) is type(ask) is type(spread) is float):
-            prices = tuple(_as_float(name, v) for name, v in zip(_INPUTS, prices, strict=True))
-        values = self._advance(ts_ns, *prices)
+            open, high, low, close, volume, bid, ask, spread = (
+                _as_float(name, v) for name, v in zip(
+                    _INPUTS, (open, high, low, close, volume, bid, ask, spread), strict=True))
+        nan_mask = self._advance(ts_ns, high, low, close, volume, bid, ask, spread)
         # Every input was checked above (or in __init__) and the kernel computed the rest,
         # so the vector is built without re-validating it (5 µs a bar otherwise).
-        fields: dict[str, Any] = dict(zip(FEATURE_FIELDS, values, strict=True))
-        fields.update(_none_fields(self._nan_mask))  # NaN (not warm) -> None
-        fields["event_ts"] = _event_ts(ts_ns)
-        fields["symbol"] = self.symbol
-        fields["timeframe"] = self.timeframe
-        fields["seq"] = self._seq - 1
-        fields["source"] = self.source
-        fields["signal_quality_flag"] = _QUALITY[self._quality]
-        fields["staleness_ms"] = 0
+        fields: dict[str, Any] = {
+            "event_ts": _event_ts(ts_ns), "symbol": self.symbol, "timeframe": self.timeframe,
+            "seq": self._seq - 1, "source": self.source,
+            "signal_quality_flag": _QUALITY[self._quality], "staleness_ms": 0}
+        # _out has N_FIELDS slots by construction; strict=True would cost 0.2 µs a bar.
+        fields.update(zip(FEATURE_FIELDS, self._out.tolist(), strict=False))
+        fields.update(_none_fields(nan_mask))  # NaN (not warm) -> None
         return _TRUSTED_VECTOR.build(fields)
 
     def update_values(self, ts_ns: int, open: float, high: float, low: float, close: float,
@@ -252,11 +250,13 @@ class StreamingFeatureMapper:
         Arguments must already be an int and floats; the quality of the bar is then
         :attr:`quality`.
         """
-        return tuple(self._advance(ts_ns, open, high, low, close, volume, bid, ask, spread))
+        self._advance(ts_ns, high, low, close, volume, bid, ask, spread)
+        return tuple(self._out.tolist())
 
-    def _advance(self, ts_ns: int, open: float, high: float, low: float, close: float,
-                 volume: float, bid: float, ask: float, spread: float) -> list[float]:
-        """Advance the state by one bar (an int and floats); its FEATURE_FIELDS values."""
+    def _advance(self, ts_ns: int, high: float, low: float, close: float, volume: float,
+                 bid: float, ask: float, spread: float) -> int:
+        """Fold one bar (an int and floats) into the state and write its FEATURE_FIELDS
+        values into ``_out``; returns the mask of those that are NaN (bit j: field j)."""
         if ts_ns <= self._last_ts:
             raise TorghutError(f"{self.symbol}: timestamp {ts_ns} does not increase past "
                                f"{self._last_ts}", field="ts")
@@ -267,13 +267,11 @@ class StreamingFeatureMapper:
             if ts_ns >= self._day_end:
                 self._enter_day(ts_ns)
             day = self._day
-        out = self._out
-        self._quality, self._nan_mask = kernels.stream_kernel(
-            self._float_state, self._int_state, self._ring, out, close, high, low, volume,
-            bid, ask, spread, day, self._vwap_bars)
         self._seq += 1
-        values: list[float] = out.tolist()
-        return values
+        self._quality, nan_mask = kernels.stream_kernel(
+            self._float_state, self._int_state, self._ring, self._out, close, high, low,
+            volume, bid, ask, spread, day, self._vwap_bars)
+        return nan_mask
 
     @property
     def quality(self) -> SignalQuality:
