@@ -8,9 +8,12 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from tests.risk.chain_helpers import NOW, Board, config, fill_for, limits, make_chain
-from torghut.contracts.orders import CLIENT_ORDER_ID_PATTERN, KillState, Side
+from torghut.contracts.orders import CLIENT_ORDER_ID_PATTERN, KillState, OrderRequest, Side
 from torghut.contracts.runtime_config import RuntimeConfig
 from torghut.errors import TorghutError
 from torghut.risk.allocator import Allocation, AllocationCode, Allocator
@@ -213,3 +216,44 @@ def test_equal_closing_and_opening_legs_are_not_duplicates() -> None:
                           now=NOW)[0].orders
     assert len(flip) == 2 and flip[0].qty == flip[1].qty  # same side, size, price
     assert [chain.check(r, now=NOW).passed for r in flip] == [True, True]
+
+
+def _validated(request: OrderRequest) -> OrderRequest:
+    return OrderRequest(**{name: getattr(request, name) for name in request.model_fields_set})
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(st.tuples(
+    st.dictionaries(st.sampled_from(["tsmom", "meanrev"]),
+                    st.dictionaries(st.sampled_from(["AAA", "BBB", "CCC"]),
+                                    st.floats(-1.0, 1.0), max_size=3), max_size=2),
+    st.dictionaries(st.sampled_from(["AAA", "BBB", "CCC"]),
+                    st.floats(1e-3, 1e5) | st.integers(1, 10_000), max_size=3),
+    st.dictionaries(st.tuples(st.sampled_from(["tsmom", "meanrev"]),
+                              st.sampled_from(["AAA", "BBB", "CCC"])),
+                    st.floats(-1e4, 1e4), max_size=4)), min_size=1, max_size=6))
+def test_requests_built_unvalidated_equal_validated_ones(
+        steps: list[tuple[dict[str, dict[str, float]], dict[str, float],
+                          dict[tuple[str, str], float]]]) -> None:
+    """After a (strategy, symbol)'s first (validated) request the allocator builds the rest
+    unvalidated: each must be exactly what validated construction gives, field types and
+    dump included (integer reference mids take the validated path)."""
+    alloc = _alloc(concentration_cap=0.5)
+    for targets, mids, positions in steps:
+        out = alloc.allocate(targets, prices=PRICES, positions=positions, now=NOW,
+                             references=mids)
+        for request in (r for a in out for r in a.orders):
+            slow = _validated(request)
+            assert request == slow and request.model_fields_set == slow.model_fields_set
+            assert {k: type(v) for k, v in request.__dict__.items()} == \
+                {k: type(v) for k, v in slow.__dict__.items()}
+            assert request.model_dump_json() == slow.model_dump_json()
+
+
+@pytest.mark.parametrize("mid", [math.nan, math.inf, -1.0, 0.0])
+def test_a_bad_reference_mid_is_still_refused_after_the_first_request(mid: float) -> None:
+    alloc = _alloc()
+    alloc.allocate({"tsmom": {"AAA": 0.5}}, prices=PRICES, positions={}, now=NOW)  # proven
+    with pytest.raises(ValidationError):
+        alloc.allocate({"tsmom": {"AAA": -0.5}}, prices=PRICES, positions={}, now=NOW,
+                       references={"AAA": mid})

@@ -19,6 +19,13 @@ split equally over its declared instruments. Here, per strategy *s* and symbol *
 
 Client order ids are deterministic, ``<session>:<strategy>:<seq>:<symbol>``, with ``seq`` a
 per-session counter. The allocator is pure: the caller passes prices, positions and time.
+
+Requests are validated until they are known valid by construction: the first request of each
+(strategy, symbol) is validated, which proves every field constant for the pair (ids, ref,
+operator, symbol, venue, the client order id's characters); a later one differs only in its
+sequence number (digits), side, quantity, reference mid and times, and is built unvalidated
+(:class:`~torghut.contracts.trusted.Trusted`, ~1 µs against ~5 µs; ~4 requests a step) when
+:func:`_plain_numbers` holds for those, else validated as before.
 """
 
 from __future__ import annotations
@@ -31,10 +38,12 @@ from typing import NamedTuple
 
 from torghut.contracts.orders import OrderRequest, OrderType, Side
 from torghut.contracts.runtime_config import RuntimeConfig, StrategyLimits
+from torghut.contracts.trusted import Trusted
 from torghut.errors import TorghutError
 
 SESSION_PATTERN_MAX = 40
 _EPS = 1e-9
+_REQUEST = Trusted(OrderRequest)
 
 
 class AllocationCode(StrEnum):
@@ -115,6 +124,7 @@ class Allocator:
         self._limits: dict[str, StrategyLimits] = {sid: config.limits[sid] for sid in self._refs}
         self.weights = _weights(sorted(self._refs), weights)
         self._seq = seq_start
+        self._proven: set[tuple[str, str]] = set()  # pairs with one validated request
 
     @property
     def seq(self) -> int:
@@ -239,14 +249,30 @@ class Allocator:
         strategy_type, version = self._refs[t.strategy_id]
         seq, self._seq = self._seq, self._seq + 1
         coid = f"{self.session_id}:{t.strategy_id}:{seq}:{t.symbol.replace('/', '_')}"[:128]
-        return OrderRequest(client_order_id=coid, strategy_id=t.strategy_id,
-                            strategy_type=strategy_type, version=version,
-                            operator=self.operator, symbol=t.symbol,
-                            side=Side.BUY if qty > 0 else Side.SELL, qty=abs(qty),
-                            order_type=OrderType.MARKET,
-                            venue=self._limits[t.strategy_id].venues[0], decision_ts=now,
-                            reference_mid=mid, reference_ts=reference_ts,
-                            reduces_exposure=reduces)
+        values = {"client_order_id": coid, "strategy_id": t.strategy_id,
+                  "strategy_type": strategy_type, "version": version,
+                  "operator": self.operator, "symbol": t.symbol,
+                  "side": Side.BUY if qty > 0 else Side.SELL, "qty": abs(qty),
+                  "order_type": OrderType.MARKET,
+                  "venue": self._limits[t.strategy_id].venues[0], "decision_ts": now,
+                  "reference_mid": mid, "reference_ts": reference_ts,
+                  "reduces_exposure": reduces}
+        pair = (t.strategy_id, t.symbol)
+        if pair in self._proven and _plain_numbers(values):
+            return _REQUEST.build(values)
+        request = OrderRequest(**values)
+        self._proven.add(pair)
+        return request
+
+
+def _plain_numbers(values: Mapping[str, object]) -> bool:
+    """The request's per-order values are what validation would keep unchanged: a positive
+    finite float quantity and reference mid (the mid comes from the caller), datetimes."""
+    qty, mid = values["qty"], values["reference_mid"]
+    return (type(qty) is float and 0.0 < qty < math.inf
+            and type(mid) is float and 0.0 < mid < math.inf
+            and isinstance(values["decision_ts"], datetime)
+            and isinstance(values["reference_ts"], datetime))
 
 
 def _check_session(session_id: str) -> None:
