@@ -187,17 +187,19 @@ class TrailingVol:
         if not math.isfinite(close):
             return self.value  # no bar: the last estimate carries (forward fill)
         log_close = float(np.log(close))  # numpy's log, as trailing_vol (math.log may differ)
-        if math.isnan(self._last_log):
-            self._last_log = log_close
+        last_log, self._last_log = self._last_log, log_close
+        if last_log != last_log:  # the first close: no return yet
             return self.value
-        r = log_close - self._last_log
-        self._last_log = log_close
-        self._returns += 1
-        self._c1.append(self._c1[-1] + r)
-        self._c2.append(self._c2[-1] + r * r)
-        if self._returns >= 2:
-            n = min(self._returns, self.window)
-            s1, s2 = self._c1[-1] - self._c1[-1 - n], self._c2[-1] - self._c2[-1 - n]
+        # Called per bar by the paper adapter: locals instead of repeated attribute reads.
+        r = log_close - last_log
+        returns = self._returns = self._returns + 1
+        c1, c2 = self._c1, self._c2
+        s1, s2 = c1[-1] + r, c2[-1] + r * r  # the new cumulative sums
+        c1.append(s1)
+        c2.append(s2)
+        if returns >= 2:
+            n = returns if returns < self.window else self.window  # min() costs 0.1 µs more
+            s1, s2 = s1 - c1[-1 - n], s2 - c2[-1 - n]
             var = (s2 - s1 * s1 / n) / (n - 1)  # _std_from_sums, scalar (n >= 2: no 0/0)
             self.value = math.sqrt(var) if var > 0.0 else 0.0
         return self.value
