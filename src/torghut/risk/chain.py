@@ -552,28 +552,31 @@ class RiskChain:
             a, b = book.position + book.open_buy, book.position - book.open_sell
         else:
             a, b = book.open_sell - book.position, -(book.position + book.open_buy)
-        keep = max(abs(a), abs(b))
+        # Conditional expressions rather than max() below: the same values (max keeps the
+        # first of equals) without a builtin call each, on every order's path.
+        abs_a, abs_b = abs(a), abs(b)
+        keep = abs_a if abs_a >= abs_b else abs_b  # side a may always grow up to this
         rules = c.rules
         assert rules is not None
         # largest qty the order may add to side a within a cap (in qty), or without adding
         # exposure at all: (keep if |b| > cap else max(cap, keep)) - a
-        abs_b = abs(b)
         room_best = self._firm_gross_limit - (self._exposure.firm_gross - book.notional)
         cap = room_best / px
-        binding, best = "firm.max_gross_notional", (keep if abs_b > cap else max(cap, keep)) - a
+        binding = "firm.max_gross_notional"
+        best = (keep if abs_b > cap or keep > cap else cap) - a
         symbol_cap = self._symbol_limits.get(r.symbol)
         if symbol_cap is not None:
             room = symbol_cap - (self._exposure.symbol_gross.get(r.symbol, 0.0) - book.notional)
             cap = room / px
-            q_max = (keep if abs_b > cap else max(cap, keep)) - a
+            q_max = (keep if abs_b > cap or keep > cap else cap) - a
             if q_max < best - EPS:
                 best, binding, room_best = q_max, f"symbol:{r.symbol}.max_gross_notional", room
         room = rules.limits.max_position_notional
         cap = room / px
-        q_max = (keep if abs_b > cap else max(cap, keep)) - a
+        q_max = (keep if abs_b > cap or keep > cap else cap) - a
         if q_max < best - EPS:
             best, binding, room_best = q_max, rules.id("max_position_notional"), room
-        if best >= qty - EPS * max(1.0, qty):
+        if best >= qty - EPS * (qty if qty > 1.0 else 1.0):
             return None
         observed = max(abs(a + qty), abs(b)) * px
         step = self.settings.qty_step

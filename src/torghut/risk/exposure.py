@@ -72,8 +72,8 @@ class ExposureBook:
 
     def _remark(self, key: tuple[str, str], book: Exposure) -> None:
         """Recompute one book's notional and move the grosses by the difference."""
-        pos = book.position
-        new = max(abs(pos + book.open_buy), abs(pos - book.open_sell)) * book.mark
+        long, short = abs(book.position + book.open_buy), abs(book.position - book.open_sell)
+        new = (long if long >= short else short) * book.mark  # worst_qty(), without max()
         delta = new - book.notional
         book.notional = new
         self.firm_gross += delta
