@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from numba import njit
+
 from torghut.contracts.orders import (
     AdapterAck,
     AdapterCode,
@@ -268,24 +270,16 @@ class PaperAdapter:
         sigma = self._sigma(bar.symbol)
         half = half_spread(bar.open, sigma, quoted_spread(bar.bid, bar.ask, bar.spread),
                            self.execution)
-        hs = k.quote_half(half, p.spread_on)
-        price = k.touch_price(book.kind, book.side, bar.open, bar.high, bar.low, hs, book.level)
+        price, qty, hs, impact, fee, penalty = _fill_terms(
+            book.kind, book.side, bar.open, bar.high, bar.low, bar.volume, book.level,
+            book.qty - book.filled, half, sigma, p.spread_on, p.participation, p.lot, p.eta,
+            p.per_share, p.bps, p.minimum, p.penalty_bps)
         if math.isnan(price):
             self._unfilled(book, "NOT_FILLED", events)
-            return
-        qty = k.capped_qty(book.qty - book.filled, p.participation, bar.volume, p.lot)
-        if qty <= EPS:
+        elif qty <= EPS:
             self._unfilled(book, "PARTICIPATION_CAP", events)
-            return
-        ref_mid = price - book.side * hs
-        impact = 0.0
-        if book.kind != k.LIMIT:  # marketable
-            impact = k.impact_per_share(p.eta, sigma, qty, bar.volume, ref_mid)
-            price += book.side * impact
-        notional = qty * price
-        fee = k.commission(p.per_share, p.bps, p.minimum, qty, notional)
-        penalty = k.turnover_penalty(p.penalty_bps, notional)
-        self._book_fill(book, qty, price, fee, hs * qty, impact * qty, penalty, events)
+        else:
+            self._book_fill(book, qty, price, fee, hs * qty, impact * qty, penalty, events)
 
     def _book_fill(self, book: _Book, qty: float, price: float, fee: float, spread: float,
                    impact: float, penalty: float, events: list[AdapterEvent]) -> None:
@@ -422,6 +416,34 @@ class PaperAdapter:
 
 def _ok(book: _Book) -> AdapterAck:
     return _ACK.build({"code": AdapterCode.OK, "order": book.snapshot()})
+
+
+@njit(cache=True, error_model="numpy")
+def _fill_terms(kind: int, side: float, open_: float, high: float, low: float, volume: float,
+                level: float, remaining: float, half: float, sigma: float, spread_on: bool,
+                participation: float, lot: float, eta: float, per_share: float, bps: float,
+                minimum: float, penalty_bps: float
+                ) -> tuple[float, float, float, float, float, float]:  # pragma: no cover
+    """The simulator's per-fill rules (its ``_attempt`` from the quote on, the same inlined
+    functions in the same order) in one compiled call: one dispatch from Python instead of
+    six (~0.3 µs each). Returns (price, qty, half spread paid, impact per share,
+    commission, penalty); price is NaN when the bar does not reach the order, qty <= EPS
+    when the participation cap leaves nothing (both: no fill)."""
+    hs = k.quote_half(half, spread_on)
+    price = k.touch_price(kind, side, open_, high, low, hs, level)
+    if math.isnan(price):
+        return price, 0.0, hs, 0.0, 0.0, 0.0
+    qty = k.capped_qty(remaining, participation, volume, lot)
+    if qty <= k.EPS:
+        return price, qty, hs, 0.0, 0.0, 0.0
+    ref_mid = price - side * hs
+    impact = 0.0
+    if kind != k.LIMIT:  # marketable: market, triggered stop
+        impact = k.impact_per_share(eta, sigma, qty, volume, ref_mid)
+        price += side * impact
+    notional = qty * price
+    return (price, qty, hs, impact, k.commission(per_share, bps, minimum, qty, notional),
+            k.turnover_penalty(penalty_bps, notional))
 
 
 def _level(request: OrderRequest) -> float:
