@@ -152,7 +152,8 @@ class _Lane:
     def __init__(self, notional_window: float, cycles_window: float) -> None:
         self.rules: _Rules | None = None  # None: the strategy declares no limits (RTS-8)
         self.promoted: tuple[str, str] | None = None  # (strategy type, version) promoted
-        self.day, self.orders_today = -1, 0  # RTS-8: orders sent on UTC day ``day``
+        # RTS-8: orders sent on UTC day number ``day`` (``t // DAY``, a whole float)
+        self.day, self.orders_today = -1.0, 0
         self.messages = SlidingWindow(1.0)  # RTS-15a
         self.notional = SlidingWindow(notional_window)  # SEC-3
         self.cycles = SlidingWindow(cycles_window)  # RTS-15b
@@ -160,7 +161,7 @@ class _Lane:
     def sent(self, t: float, notional: float) -> None:
         """Count one accepted order: toward the day's orders, the message rate and the
         notional sent in the window."""
-        today = int(t // DAY)
+        today = t // DAY
         if today == self.day:
             self.orders_today += 1
         else:
@@ -184,6 +185,7 @@ class _Block:
 # through the enum's metaclass, and these are read on every check.
 _BUY = Side.BUY
 _ACTIVE = KillState.ACTIVE
+_NOTHING_LIFTED: frozenset[RiskCode] = frozenset()
 
 
 class _Ctx:
@@ -204,7 +206,7 @@ class _Ctx:
         self.price = price or 0.0
         self.approved = request.qty
         self.clip: _Block | None = None
-        self.lifted: frozenset[RiskCode] = frozenset()
+        self.lifted: frozenset[RiskCode] = _NOTHING_LIFTED
 
 
 _ACCEPTED = _Block(RiskCode.ACCEPTED, "", "")
@@ -498,7 +500,7 @@ class RiskChain:
         rules, lane = c.rules, c.lane
         assert rules is not None
         count = lane.orders_today
-        if lane.day != int(c.t // DAY) or count < rules.limits.max_orders_per_day:
+        if lane.day != c.t // DAY or count < rules.limits.max_orders_per_day:
             return None
         return _Block(RiskCode.MAX_ORDERS_PER_DAY, "RTS-8", "orders per day used up",
                       limit_id=rules.id("max_orders_per_day"), observed=float(count),
