@@ -1,8 +1,8 @@
 """The canonical feature mapper: bars → :class:`FeatureVector` (schema 3.1), batch and streaming.
 
-Both paths run the single implementation in :mod:`torghut.data._feature_kernels` — batch
-compiles it with numba over a whole snapshot, streaming calls it as plain Python one bar at
-a time — so the two agree bit for bit. Every value at a bar uses only that bar and earlier
+Both paths run the single implementation in :mod:`torghut.data._feature_kernels`, compiled
+by numba — batch over a whole snapshot, streaming one bar at a time — so the two agree bit
+for bit. Every value at a bar uses only that bar and earlier
 ones (point in time). Definitions, per symbol, over its valid bars:
 
 * ``price`` = close; ``volume`` = volume.
