@@ -44,6 +44,7 @@ from torghut.contracts.orders import (
     OrderRequest,
     OrderStatus,
     OrderType,
+    Side,
 )
 from torghut.contracts.simulation import CostModel, ExecutionModel
 from torghut.contracts.trusted import Trusted
@@ -60,6 +61,10 @@ from torghut.sim.market import TrailingVol, arrival_mid, half_spread, quoted_spr
 
 EPS = k.EPS
 _KINDS = {OrderType.MARKET: k.MARKET, OrderType.LIMIT: k.LIMIT, OrderType.STOP: k.STOP}
+# OrderStatus.open and Side.sign as lookups: an enum property costs ~0.2-0.3 µs a call and
+# on_bar asks every open order's status up to three times a bar.
+_OPEN = frozenset(s for s in OrderStatus if s.open)
+_SIGN = {side: float(side.sign) for side in Side}
 # What the adapter computes itself from validated requests and bars is built unvalidated
 # (~1 µs against ~3 µs, ~30 k per 1500 benchmark steps); replaces and refusals, whose
 # numbers or text come from the caller, are still validated.
@@ -195,7 +200,7 @@ class PaperAdapter:
         return _ok(book)
 
     def open_orders(self) -> list[Order]:
-        return [b.snapshot() for b in self._open if b.status.open]
+        return [b.snapshot() for b in self._open if b.status in _OPEN]
 
     def orders(self) -> list[Order]:
         """Every order this adapter has seen, open or done, in creation order."""
@@ -232,17 +237,17 @@ class PaperAdapter:
         bars = {b.symbol: b for b in step.bars}
         events: list[AdapterEvent] = []
         for book in self._open:
-            if book.cancel_at is not None and book.cancel_at <= t and book.status.open:
+            if book.cancel_at is not None and book.cancel_at <= t and book.status in _OPEN:
                 self._close(book, OrderStatus.CANCELLED, CANCEL_REQUESTED)
                 events.append(self._event(AdapterEventKind.CANCEL_ACK, book, "cancelled"))
         for book in self._open:
-            if book.status.open and book.active_from <= t:
+            if book.status in _OPEN and book.active_from <= t:
                 self._attempt(book, bars.get(book.request.symbol), events)
-                if not book.status.open and book.cancel_at is not None:
+                if book.status not in _OPEN and book.cancel_at is not None:
                     events.append(self._event(AdapterEventKind.CANCEL_ACK, book,
                                               f"order ended {book.status.value} before "
                                               f"the cancel"))
-        self._open = [b for b in self._open if b.status.open]
+        self._open = [b for b in self._open if b.status in _OPEN]
         for bar in step.bars:
             vol = self._vol.get(bar.symbol)
             if vol is None:
@@ -371,7 +376,7 @@ class PaperAdapter:
     def _book(self, request: OrderRequest, *, arrival: float, active_from: int) -> _Book:
         now = self._stamp(request.decision_ts)
         book = _Book(order_id=f"{self.name}-{len(self._books) + 1:06d}", request=request,
-                     kind=_KINDS[request.order_type], side=float(request.side.sign),
+                     kind=_KINDS[request.order_type], side=_SIGN[request.side],
                      level=_level(request),
                      arrival=arrival, active_from=active_from, submitted_at=now,
                      updated_at=now, qty=request.qty)
