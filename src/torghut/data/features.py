@@ -247,8 +247,9 @@ class StreamingFeatureMapper:
                       ) -> tuple[float, ...]:
         """Fast path: advance the state, return the FEATURE_FIELDS values (NaN = not warm).
 
-        Arguments must already be an int and floats; the quality of the bar is then
-        :attr:`quality`.
+        Arguments must already be an int and floats (the compiled kernel is specialised
+        for floats: an int price would compile another version); the quality of the bar is
+        then :attr:`quality`.
         """
         self._advance(ts_ns, high, low, close, volume, bid, ask, spread)
         return tuple(self._out.tolist())
