@@ -3,7 +3,8 @@
 Each entry runs in its own slot — its own :class:`~torghut.strategies.sdk.StrategyContext`,
 counters and :class:`CircuitBreaker` — so one plugin's failure never stops the others
 (plan-details "Strategy plugins": failures degrade locally). Every call goes through the
-plugin sandbox and the intent contract check, exactly as in research. A breaker opens after
+plugin sandbox and the intent contract check, as in research (a ``RuleStrategy``'s intent
+is built from its checked target: :func:`~torghut.strategies.runner.decider`). A breaker opens after
 ``max_errors`` errors within ``window_events`` events of that plugin, disabling it with a
 recorded reason until the config is reloaded (a new runtime) or, when set, after a cooldown
 of ``cooldown_events`` events.
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 from torghut.contracts import FeatureVector, StrategyIntent
 from torghut.runtime.telemetry import Telemetry
 from torghut.strategies.registry import ResolvedEntry
-from torghut.strategies.runner import Guard, PluginError, check_intent, prepare
+from torghut.strategies.runner import Decide, Guard, PluginError, decider, prepare
 from torghut.strategies.sdk import StrategyContext, StrategyPlugin
 
 
@@ -79,6 +80,7 @@ class Slot:
     context: StrategyContext
     breaker: CircuitBreaker
     guard: Guard  # the plugin's sandbox, built once
+    decide: Decide  # the plugin's checked intent per event, through the guard
     events: int = 0
     intents: int = 0
     errors: int = 0
@@ -109,10 +111,11 @@ class StrategyRuntime:
                                                      e.definition.strategy_id)):
             assert entry.plugin is not None and entry.params is not None, "not runnable"
             sid = entry.definition.strategy_id
-            ref = prepare(entry.plugin, entry.params)
+            guard = Guard(prepare(entry.plugin, entry.params))
+            context = StrategyContext(strategy_id=sid, params=entry.params)
             self.slots.append(Slot(sid, entry.definition.priority, entry.plugin, entry.params,
-                                   StrategyContext(strategy_id=sid, params=entry.params),
-                                   CircuitBreaker(breaker), Guard(ref)))
+                                   context, CircuitBreaker(breaker), guard,
+                                   decider(entry.plugin, context, guard)))
             if telemetry is not None:
                 telemetry.plugin_loaded(sid, True)
 
@@ -125,9 +128,7 @@ class StrategyRuntime:
                 continue
             start = clock()
             try:
-                intent = slot.guard("on_event", slot.plugin.on_event, fv, slot.context)
-                if intent is not None:
-                    check_intent(intent, fv, slot.plugin, slot.context)
+                intent = slot.decide(fv)
             except PluginError as exc:
                 self._failed(slot, fv, str(exc))
                 continue
