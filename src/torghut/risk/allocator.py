@@ -34,6 +34,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import NamedTuple
 
 from torghut.contracts.orders import OrderRequest, OrderType, Side
@@ -75,6 +76,9 @@ class Allocation(NamedTuple):
     clipped_by: tuple[AllocationCode, ...] = ()
     orders: tuple[OrderRequest, ...] = ()
     message: str = ""
+
+
+_BY_STRATEGY_SYMBOL = attrgetter("strategy_id", "symbol")
 
 
 class _Target(NamedTuple):
@@ -161,7 +165,7 @@ class Allocator:
             out.append(self._order(target, price,
                                    positions.get((target.strategy_id, target.symbol), 0.0),
                                    now, reference_ts or now, mid))
-        out.sort(key=lambda a: (a.strategy_id, a.symbol))
+        out.sort(key=_BY_STRATEGY_SYMBOL)
         return out
 
     def _size(self, sid: str, symbol: str, exposure: float, prices: Mapping[str, float],
@@ -210,26 +214,24 @@ class Allocator:
     def _order(self, t: _Target, price: float, current: float, now: datetime,
                reference_ts: datetime, mid: float) -> Allocation:
         """Step 4: quantities, the order-value cap, the split at zero."""
-        limits = self._limits[t.strategy_id]
         target_qty = _toward_zero(t.notional / price, self.lot)
-        delta = _toward_zero(target_qty - current, self.lot)
-        base = Allocation(t.strategy_id, t.symbol, AllocationCode.ZERO_DELTA, t.exposure,
-                          t.notional, target_qty, current, t.clipped_by)
-        if abs(target_qty - current) <= _EPS:
-            return base
-        clipped = t.clipped_by
-        max_qty = _toward_zero(limits.max_order_value / price, self.lot)
-        if abs(delta) > max_qty:
-            delta = math.copysign(max_qty, delta)
-            clipped = (*clipped, AllocationCode.CLIPPED_ORDER_VALUE)
-        if abs(delta) < self.min_qty or delta == 0.0:
-            return base._replace(code=AllocationCode.BELOW_MIN_QTY, clipped_by=clipped,
-                                 message=f"delta {target_qty - current:g} rounds below the "
-                                 f"minimum {self.min_qty:g}")
-        orders = tuple(self._request(t, side_qty, reduces, mid, now, reference_ts)
-                       for side_qty, reduces in self._legs(current, delta))
-        return base._replace(code=clipped[-1] if clipped else AllocationCode.ORDERED,
-                             clipped_by=clipped, orders=orders)
+        code, clipped, orders, message = AllocationCode.ZERO_DELTA, t.clipped_by, (), ""
+        if abs(target_qty - current) > _EPS:
+            delta = _toward_zero(target_qty - current, self.lot)
+            max_qty = _toward_zero(self._limits[t.strategy_id].max_order_value / price, self.lot)
+            if abs(delta) > max_qty:
+                delta = math.copysign(max_qty, delta)
+                clipped = (*clipped, AllocationCode.CLIPPED_ORDER_VALUE)
+            if abs(delta) < self.min_qty or delta == 0.0:
+                code = AllocationCode.BELOW_MIN_QTY
+                message = (f"delta {target_qty - current:g} rounds below the minimum "
+                           f"{self.min_qty:g}")
+            else:
+                code = clipped[-1] if clipped else AllocationCode.ORDERED
+                orders = tuple(self._request(t, side_qty, reduces, mid, now, reference_ts)
+                               for side_qty, reduces in self._legs(current, delta))
+        return Allocation(t.strategy_id, t.symbol, code, t.exposure, t.notional, target_qty,
+                          current, clipped, orders, message)
 
     def _legs(self, current: float, delta: float) -> list[tuple[float, bool]]:
         """(signed qty, reduces_exposure) per order; a crossing order becomes two."""
