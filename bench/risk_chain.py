@@ -4,7 +4,8 @@ A realistic mix: 3 strategies × 10 symbols, event time advancing 5 ms per order
 a random walk, most orders market orders with a fresh reference, and a share that reject
 (limit outside the collar, symbol outside the universe, over the max order value, stale
 reference, reused client order id). Fills and closes follow accepted orders so exposure
-stays bounded, as in a session; only ``check`` is timed (per call, ``perf_counter_ns``).
+stays bounded, as in a session; the kill board is the real one, with nothing engaged. Only
+``check`` is timed (per call, ``perf_counter_ns``).
 
 The session is replayed ``--repeats`` times on fresh chains (the decisions are identical
 each time — checked), after a warm-up session. ``p50_us``/``p99_us``/``max_us`` are over
@@ -29,7 +30,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from torghut.contracts.orders import Fill, KillState, OrderRequest, OrderType, Side
+from torghut.contracts.orders import Fill, OrderRequest, OrderType, Side
 from torghut.contracts.runtime_config import (
     FirmLimits,
     KillSwitchTriggers,
@@ -37,16 +38,12 @@ from torghut.contracts.runtime_config import (
     StrategyLimits,
 )
 from torghut.risk.chain import ChainSettings, RiskChain
+from torghut.risk.kill_switch import KillBoard
 
 TARGET_P99_US = 20.0
 START = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 STRATEGIES = ("tsmom", "meanrev", "breakout")
 SYMBOLS = tuple(f"SYM{i:02d}" for i in range(10))
-
-
-class ActiveBoard:
-    def state_for(self, strategy_id: str, symbol: str) -> KillState:
-        return KillState.ACTIVE
 
 
 def _config() -> RuntimeConfig:
@@ -96,7 +93,7 @@ def _stream(n: int, seed: int) -> list[tuple[OrderRequest, datetime]]:
 def _session(stream: list[tuple[OrderRequest, datetime]], seed: int
              ) -> tuple[list[int], Counter[str]]:
     """One replay on a fresh chain: per-order ``check`` times (ns) and decision codes."""
-    chain = RiskChain(_config(), {s: f"{s}@1.0.0" for s in STRATEGIES}, ActiveBoard(),
+    chain = RiskChain(_config(), {s: f"{s}@1.0.0" for s in STRATEGIES}, KillBoard(),
                       token_key=b"bench-key-0123456789abcdef",
                       settings=ChainSettings(strategy_messages_per_second=400.0,
                                              window_notional_multiple=1_000.0))
