@@ -93,7 +93,7 @@ def test_token_verifies_only_its_own_request_and_only_once() -> None:
                      request.model_copy(update={"operator": "someone-else"}),
                      request.model_copy(update={"client_order_id": "o2"})):
         assert not chain.verify_token(token, tampered)
-    forged = OrderToken(token.client_order_id, token.approved_qty, "0" * 64)
+    forged = OrderToken(token.client_order_id, token.approved_qty, bytes(32))
     assert not chain.verify_token(forged, request)
     assert chain.redeem(token, request)
     assert not chain.verify_token(token, request)  # single use
@@ -190,7 +190,7 @@ def test_order_token_mac_is_keyed_blake2b() -> None:
         first, second = issuer.issue(request, 7.0), issuer.issue(request, 7.0)
         mac_key = key if len(key) <= 64 else hashlib.blake2b(key, person=PERSON).digest()
         expected = hashlib.blake2b(canonical_fields(request, 7.0), key=mac_key,
-                                   digest_size=32, person=PERSON).hexdigest()
+                                   digest_size=32, person=PERSON).digest()
         assert first.mac == second.mac == expected  # the keyed state is copied, never spent
     assert TokenIssuer(b"k" * 64).issue(request, 7.0).mac != \
         TokenIssuer(b"k" * 63 + b"j").issue(request, 7.0).mac

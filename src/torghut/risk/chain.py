@@ -445,11 +445,12 @@ class RiskChain:
         if mid is None or ts is None or ts.tzinfo is None:
             return _Block(RiskCode.REFERENCE_MISSING, "SEC-2", "no reference mid with an "
                           "aware observation time")
-        # the runtime stamps the reference at the decision instant: no timestamp() then
-        age = 0.0 if ts == c.now else c.t - ts.timestamp()
-        if abs(age) > self._max_age:
-            return _Block(RiskCode.REFERENCE_STALE, "SEC-2", f"reference is {age:.3f} s old",
-                          observed=age, threshold=self._max_age)
+        if ts != c.now:  # the runtime stamps the reference at the decision instant: age 0
+            age = c.t - ts.timestamp()
+            if abs(age) > self._max_age:
+                return _Block(RiskCode.REFERENCE_STALE, "SEC-2",
+                              f"reference is {age:.3f} s old", observed=age,
+                              threshold=self._max_age)
         level = r.limit_price if r.stop_price is None else r.stop_price  # a stop: its trigger
         if level is None:
             return None

@@ -35,7 +35,7 @@ class OrderToken(NamedTuple):
 
     client_order_id: str
     approved_qty: float
-    mac: str
+    mac: bytes
 
 
 _HEAD = struct.Struct("<dddIIII")
@@ -71,14 +71,14 @@ class TokenIssuer:
         if len(key) > 64:
             key = hashlib.blake2b(key, person=PERSON).digest()
         # The keyed state (the key block already compressed) is built once and copied per
-        # token: a copy, one update and a digest, about 0.4 µs.
+        # token: a copy, one update and a digest (32 raw bytes), about 0.4 µs.
         self._keyed = hashlib.blake2b(key=key, digest_size=32, person=PERSON)
-        self._outstanding: set[str] = set()
+        self._outstanding: set[bytes] = set()
 
-    def _mac(self, request: OrderRequest, approved_qty: float) -> str:
+    def _mac(self, request: OrderRequest, approved_qty: float) -> bytes:
         mac = self._keyed.copy()
         mac.update(canonical_fields(request, approved_qty))
-        return mac.hexdigest()
+        return mac.digest()
 
     def issue(self, request: OrderRequest, approved_qty: float) -> OrderToken:
         mac = self._mac(request, approved_qty)
