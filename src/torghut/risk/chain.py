@@ -336,9 +336,10 @@ class RiskChain:
                   "requested_qty": request.qty, "approved_qty": float(approved), "at": now}
         if block.control:
             observed, threshold = block.observed, block.threshold
-            values.update(control=block.control, limit_id=block.limit_id, message=block.message,
-                          observed=None if observed is None else float(observed),
-                          threshold=None if threshold is None else float(threshold))
+            values |= {"control": block.control, "limit_id": block.limit_id,
+                       "message": block.message,
+                       "observed": None if observed is None else float(observed),
+                       "threshold": None if threshold is None else float(threshold)}
         return _TRUSTED_DECISION.build(values)
 
     # ----------------------------------------------------------------- controls
@@ -581,7 +582,8 @@ class RiskChain:
             best, binding, room_best = q_max, rules.id("max_position_notional"), room
         if best >= qty - EPS * (qty if qty > 1.0 else 1.0):
             return None
-        observed = max(abs(a + qty), abs(b)) * px
+        grown = abs(a + qty)
+        observed = (grown if grown >= abs_b else abs_b) * px
         step = self.settings.qty_step
         clipped = math.floor((best + EPS) / step) * step
         if clipped >= self.settings.min_clip_qty:
