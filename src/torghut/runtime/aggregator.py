@@ -51,8 +51,10 @@ class IntentAggregator:
         self._pending: dict[str, dict[tuple[int, str], Target]] = {}
 
     def add(self, intent: StrategyIntent) -> None:
-        group = self._pending.setdefault(intent.symbol, {})
-        sid = intent.strategy_id
+        symbol, sid = intent.symbol, intent.strategy_id
+        group = self._pending.get(symbol)
+        if group is None:
+            group = self._pending[symbol] = {}
         rank = (self.priorities.get(sid, _UNRANKED), sid)
         held = group.get(rank)
         if held is not None:
@@ -60,7 +62,7 @@ class IntentAggregator:
             if held.seq > intent.seq:
                 return
         # tuple.__new__ skips the NamedTuple's Python-level __new__ (~30 targets a step)
-        group[rank] = _new_target(Target, (sid, intent.symbol, intent.target_exposure,
+        group[rank] = _new_target(Target, (sid, symbol, intent.target_exposure,
                                            intent.seq, intent.event_ts, intent.reason))
 
     def flush(self) -> list[Target]:

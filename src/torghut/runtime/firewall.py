@@ -217,7 +217,7 @@ class OrderFirewall:
         self._acked.add(order_id)
 
     def _count(self, op: str, ack: AdapterAck) -> AdapterAck:
-        self._counts[op][ack.code.value] += 1
+        self._counts[op][ack.code._value_] += 1  # _value_: .value is a property call
         return ack
 
 

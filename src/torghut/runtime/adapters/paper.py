@@ -342,8 +342,8 @@ class PaperAdapter:
         return None if lot is None else (AdapterCode.INVALID_ORDER, lot)
 
     def _lot_problem(self, qty: float) -> str | None:
-        lot = self.execution.lot_size
-        if lot > 0 and abs(k.capped_qty(float(qty), 0.0, 0.0, float(lot)) - qty) > EPS:
+        lot = self._p.lot
+        if lot > 0 and abs(k.capped_qty(float(qty), 0.0, 0.0, lot) - qty) > EPS:
             return f"qty {qty:g} is not a multiple of the lot size {lot:g}"
         return None
 
