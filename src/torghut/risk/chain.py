@@ -122,18 +122,23 @@ class Trip:
 
 @dataclass(frozen=True, slots=True)
 class _Rules:
-    """One strategy's declared limits, prepared for O(1) checks (limit ids prebuilt)."""
+    """One strategy's declared limits, prepared for O(1) checks: sets for membership, the
+    numbers every order reads one attribute away, the limit-id prefix built once."""
 
-    limits: StrategyLimits
     instruments: frozenset[str]
     venues: frozenset[str]
+    max_order_value: float
+    max_orders_per_day: int
+    max_position_notional: float
     window_cap: float
     prefix: str
 
     @classmethod
     def build(cls, strategy_id: str, limits: StrategyLimits, multiple: float) -> _Rules:
-        return cls(limits, frozenset(limits.instruments), frozenset(limits.venues),
-                   multiple * limits.max_order_value, f"strategy:{strategy_id}")
+        return cls(frozenset(limits.instruments), frozenset(limits.venues),
+                   limits.max_order_value, limits.max_orders_per_day,
+                   limits.max_position_notional, multiple * limits.max_order_value,
+                   f"strategy:{strategy_id}")
 
     def id(self, name: str) -> str:
         return f"{self.prefix}.{name}"
@@ -240,6 +245,8 @@ class RiskChain:
         self._trips: list[Trip] = []
         s = self.settings
         self._dup_window = s.duplicate_window.total_seconds()
+        self._max_order_qty = s.max_order_qty
+        self._strategy_rate = s.strategy_messages_per_second
         self._symbol_limits = dict(s.symbol_limits)
         self._firm_messages = SlidingWindow(1.0)
         self._lanes: dict[str, _Lane] = {}
@@ -465,18 +472,18 @@ class RiskChain:
 
     def _sec3_order_size(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: SEC-3, RTS-15a
-        if r.qty > self.settings.max_order_qty:
+        if r.qty > self._max_order_qty:
             return _Block(RiskCode.MAX_ORDER_QTY, "SEC-3", "order quantity over the maximum",
                           limit_id="firm.max_order_qty", observed=r.qty,
                           threshold=self.settings.max_order_qty)
         rules = c.rules
         assert rules is not None
         notional = r.qty * c.price
-        if notional <= rules.limits.max_order_value:
+        if notional <= rules.max_order_value:
             return None
         return _Block(RiskCode.MAX_ORDER_NOTIONAL, "SEC-3", "order notional over the maximum",
                       limit_id=rules.id("max_order_value"), observed=notional,
-                      threshold=rules.limits.max_order_value)
+                      threshold=rules.max_order_value)
 
     def _sec4_identical(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: SEC-4
@@ -502,11 +509,11 @@ class RiskChain:
         rules, lane = c.rules, c.lane
         assert rules is not None
         count = lane.orders_today
-        if lane.day != c.t // DAY or count < rules.limits.max_orders_per_day:
+        if lane.day != c.t // DAY or count < rules.max_orders_per_day:
             return None
         return _Block(RiskCode.MAX_ORDERS_PER_DAY, "RTS-8", "orders per day used up",
                       limit_id=rules.id("max_orders_per_day"), observed=float(count),
-                      threshold=float(rules.limits.max_orders_per_day))
+                      threshold=float(rules.max_orders_per_day))
 
     def _rts15a_message_rate(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: RTS-15a — every sent message counts at once (orders here, cancels and
@@ -517,7 +524,7 @@ class RiskChain:
                           limit_id="firm.max_messages_per_second", observed=firm + 1,
                           threshold=self._firm_rate)
         own = c.lane.messages.total(c.t)
-        limit = self.settings.strategy_messages_per_second
+        limit = self._strategy_rate
         if own + 1 <= limit:
             return None
         rules = c.rules
@@ -575,7 +582,7 @@ class RiskChain:
             q_max = (keep if abs_b > cap or keep > cap else cap) - a
             if q_max < best - EPS:
                 best, binding, room_best = q_max, f"symbol:{r.symbol}.max_gross_notional", room
-        room = rules.limits.max_position_notional
+        room = rules.max_position_notional
         cap = room / px
         q_max = (keep if abs_b > cap or keep > cap else cap) - a
         if q_max < best - EPS:
