@@ -118,14 +118,30 @@ class Guard:
     def __call__(self, method: str, fn: Callable[..., T], *args: Any) -> T:
         try:
             return self._box.call(fn, *args)
-        except PluginSandboxViolation as exc:
-            raise PluginError(str(exc), field=f"{self.ref}.{method}") from exc
-        except ValidationError as exc:  # e.g. an intent outside its contract, |exposure| > 1
-            raise PluginError(f"produced an invalid value: {exc.errors()[0]['msg']}",
-                              field=f"{self.ref}.{method}") from None
         except Exception as exc:
-            raise PluginError(f"raised {type(exc).__name__}: {one_line(str(exc))}",
-                              field=f"{self.ref}.{method}") from exc
+            error, cause = self._error(method, exc)
+            raise error from cause
+
+    def on_event(self, fn: Callable[[FeatureVector, StrategyContext], T], fv: FeatureVector,
+                 ctx: StrategyContext) -> T:
+        """``self("on_event", fn, fv, ctx)`` as a plain method call with fixed arguments:
+        an instance call forwarding ``*args`` costs the runtime ~0.2 µs per event."""
+        try:
+            return self._box.call(fn, fv, ctx)
+        except Exception as exc:
+            error, cause = self._error("on_event", exc)
+            raise error from cause
+
+    def _error(self, method: str, exc: Exception) -> tuple[PluginError, Exception | None]:
+        """The one-line :class:`PluginError` for a failed call, and its cause."""
+        field = f"{self.ref}.{method}"
+        if isinstance(exc, PluginSandboxViolation):
+            return PluginError(str(exc), field=field), exc
+        if isinstance(exc, ValidationError):  # e.g. an intent outside its contract
+            return PluginError(f"produced an invalid value: {exc.errors()[0]['msg']}",
+                               field=field), None
+        return PluginError(f"raised {type(exc).__name__}: {one_line(str(exc))}",
+                           field=field), exc
 
 
 # -- batch -------------------------------------------------------------------------------
@@ -236,7 +252,7 @@ def decider(plugin: StrategyPlugin, ctx: StrategyContext, guard: Guard) -> Decid
         on_event = plugin.on_event
 
         def checked(fv: FeatureVector) -> StrategyIntent | None:
-            intent = guard("on_event", on_event, fv, ctx)
+            intent = guard.on_event(on_event, fv, ctx)
             if intent is not None:
                 check_intent(intent, fv, plugin, ctx)
             return intent
@@ -246,7 +262,7 @@ def decider(plugin: StrategyPlugin, ctx: StrategyContext, guard: Guard) -> Decid
     strategy_id, strategy_type, version = ctx.strategy_id, plugin.strategy_type, plugin.version
 
     def built(fv: FeatureVector) -> StrategyIntent | None:
-        target = guard("on_event", target_of, fv, ctx)
+        target = guard.on_event(target_of, fv, ctx)
         if target is None:
             return None
         return rule_intent(strategy_id, strategy_type, version, fv,
