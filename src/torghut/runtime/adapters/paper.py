@@ -37,6 +37,7 @@ from datetime import datetime
 from numba import njit
 
 from torghut.contracts.orders import (
+    OPEN_STATUSES,
     AdapterAck,
     AdapterCode,
     Fill,
@@ -61,9 +62,9 @@ from torghut.sim.market import TrailingVol, arrival_mid, half_spread, quoted_spr
 
 EPS = k.EPS
 _KINDS = {OrderType.MARKET: k.MARKET, OrderType.LIMIT: k.LIMIT, OrderType.STOP: k.STOP}
-# OrderStatus.open and Side.sign as lookups: an enum property costs ~0.2-0.3 µs a call and
-# on_bar asks every open order's status up to three times a bar.
-_OPEN = frozenset(s for s in OrderStatus if s.open)
+# Plain lookups instead of the OrderStatus.open / Side.sign properties (a property call is
+# ~0.1 µs and on_bar asks every open order's status up to three times a bar): membership in
+# OPEN_STATUSES, and the side's sign as the float the kernel takes.
 _SIGN = {side: float(side.sign) for side in Side}
 # What the adapter computes itself from validated requests and bars is built unvalidated
 # (~1 µs against ~3 µs, ~30 k per 1500 benchmark steps); replaces and refusals, whose
@@ -200,7 +201,7 @@ class PaperAdapter:
         return _ok(book)
 
     def open_orders(self) -> list[Order]:
-        return [b.snapshot() for b in self._open if b.status in _OPEN]
+        return [b.snapshot() for b in self._open if b.status in OPEN_STATUSES]
 
     def orders(self) -> list[Order]:
         """Every order this adapter has seen, open or done, in creation order."""
@@ -237,17 +238,17 @@ class PaperAdapter:
         bars = {b.symbol: b for b in step.bars}
         events: list[AdapterEvent] = []
         for book in self._open:
-            if book.cancel_at is not None and book.cancel_at <= t and book.status in _OPEN:
+            if book.cancel_at is not None and book.cancel_at <= t and book.status in OPEN_STATUSES:
                 self._close(book, OrderStatus.CANCELLED, CANCEL_REQUESTED)
                 events.append(self._event(AdapterEventKind.CANCEL_ACK, book, "cancelled"))
         for book in self._open:
-            if book.status in _OPEN and book.active_from <= t:
+            if book.status in OPEN_STATUSES and book.active_from <= t:
                 self._attempt(book, bars.get(book.request.symbol), events)
-                if book.status not in _OPEN and book.cancel_at is not None:
+                if book.status not in OPEN_STATUSES and book.cancel_at is not None:
                     events.append(self._event(AdapterEventKind.CANCEL_ACK, book,
                                               f"order ended {book.status.value} before "
                                               f"the cancel"))
-        self._open = [b for b in self._open if b.status in _OPEN]
+        self._open = [b for b in self._open if b.status in OPEN_STATUSES]
         for bar in step.bars:
             vol = self._vol.get(bar.symbol)
             if vol is None:
