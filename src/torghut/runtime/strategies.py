@@ -121,7 +121,7 @@ class StrategyRuntime:
 
     def on_vector(self, fv: FeatureVector) -> list[StrategyIntent]:
         out: list[StrategyIntent] = []
-        clock = time.perf_counter_ns
+        clock, telemetry = time.perf_counter_ns, self.telemetry
         for slot in self.slots:
             slot.events += 1
             if slot.breaker.opened_at is not None and not slot.breaker.allows(slot.events):
@@ -135,13 +135,13 @@ class StrategyRuntime:
             finally:
                 elapsed = clock() - start
                 slot.latency_ns += elapsed
-                if self.telemetry is not None:
-                    self.telemetry.plugin_event(slot.strategy_id, elapsed / 1e9)
+                if telemetry is not None:
+                    telemetry.plugin_event(slot.strategy_id, elapsed / 1e9)
             if intent is not None:
                 slot.intents += 1
                 out.append(intent)
-                if self.telemetry is not None:
-                    self.telemetry.plugin_intent(slot.strategy_id)
+                if telemetry is not None:
+                    telemetry.plugin_intent(slot.strategy_id)
         return out
 
     def _failed(self, slot: Slot, fv: FeatureVector, message: str) -> None:
