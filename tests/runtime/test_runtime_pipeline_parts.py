@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.runtime.runtime_helpers import T0, Flaky, bars_frame, resolve
 from torghut.contracts import StrategyIntent
 from torghut.data.features import StreamingFeatureMapper
 from torghut.errors import TorghutError
-from torghut.runtime.aggregator import ConflictPolicy, IntentAggregator
+from torghut.runtime.aggregator import ConflictPolicy, IntentAggregator, Target
 from torghut.runtime.feed import ReplayFeed, window
 from torghut.runtime.strategies import BreakerPolicy, StrategyRuntime
 from torghut.runtime.telemetry import Telemetry
@@ -125,3 +127,50 @@ def test_aggregator_counts_conflicts_and_resolves_by_policy(
     assert got == expected
     assert [t.symbol for t in targets] == ["AAA", "AAA", "BBB"]
     assert [t.strategy_id for t in targets[:2]] == ["a", "b"]  # priority order
+
+
+def _reference_flush(intents: list[StrategyIntent], priorities: dict[str, int],
+                     policy: ConflictPolicy) -> tuple[list[Target], int, int]:
+    """The aggregator's rules written plainly: (targets, conflicts, superseded)."""
+    latest: dict[tuple[str, str], StrategyIntent] = {}
+    superseded = 0
+    for i in intents:
+        held = latest.get((i.strategy_id, i.symbol))
+        superseded += held is not None
+        if held is None or held.seq <= i.seq:
+            latest[(i.strategy_id, i.symbol)] = i
+    out, conflicts = [], 0
+    for symbol in sorted({s for _, s in latest}):
+        ranked = sorted((i for i in latest.values() if i.symbol == symbol),
+                        key=lambda i: (priorities.get(i.strategy_id, 1 << 30), i.strategy_id))
+        xs = [i.target_exposure for i in ranked]
+        conflict = any(x > 0 for x in xs) and any(x < 0 for x in xs)
+        conflicts += conflict
+        lead = next((x for x in xs if x), 0.0)
+        for i in ranked:
+            flat = conflict and policy is ConflictPolicy.PRIORITY and i.target_exposure * lead < 0
+            out.append(Target(i.strategy_id, i.symbol, 0.0 if flat else i.target_exposure,
+                              i.seq, i.event_ts, "CONFLICT_FLATTENED" if flat else i.reason))
+    return out, conflicts, superseded
+
+
+@settings(max_examples=80, deadline=None)
+@given(policy=st.sampled_from(ConflictPolicy), steps=st.lists(st.lists(st.tuples(
+    st.sampled_from(["a", "b", "c", "unranked"]), st.sampled_from(["AAA", "BBB", "CCC"]),
+    st.sampled_from([-1.0, -0.5, 0.0, 0.25, 1.0]), st.integers(0, 5)), max_size=12),
+    min_size=1, max_size=3))
+def test_aggregator_matches_its_rules_written_plainly(
+        policy: ConflictPolicy, steps: list[list[tuple[str, str, float, int]]]) -> None:
+    priorities = {"a": 2, "b": 1, "c": 2}  # a tie (a, c) breaks by strategy id
+    agg = IntentAggregator(priorities, policy)
+    conflicts = superseded = 0
+    for batch in steps:
+        intents = [_intent(sid, sym, x, seq) for sid, sym, x, seq in batch]
+        for intent in intents:
+            agg.add(intent)
+        expected, c, s = _reference_flush(intents, priorities, policy)
+        conflicts, superseded = conflicts + c, superseded + s
+        got = agg.flush()
+        assert got == expected
+        assert [type(t) for t in got] == [Target] * len(got)
+        assert (agg.conflicts, agg.superseded) == (conflicts, superseded)
