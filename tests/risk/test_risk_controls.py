@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from torghut.contracts.orders import KillState, RiskAction, RiskCode, Side
 from torghut.contracts.runtime_config import RestrictedEntry
 from torghut.errors import TorghutError
 from torghut.risk.chain import ChainSettings, Verdict
-from torghut.risk.overrides import OverrideGrant
+from torghut.risk.overrides import SOFT_CODES, OverrideGrant
 
 
 def _code(verdict: Verdict) -> RiskCode:
@@ -463,3 +464,21 @@ def test_FIA_1_halted_rejects_everything_reducing_only_verified_reductions() -> 
     assert halted.decision.control == "FIA-1"
     assert submit(chain, "m2", strategy="meanrev", symbol="BBB", t=3).passed
     chain.count_message("tsmom", later(3))  # a cancel still goes out
+
+
+def test_RTS_15d_every_soft_code_is_lifted_by_an_override_naming_it() -> None:
+    """Each soft control hands its objection to the order's override (``unless_lifted``):
+    one scenario per soft code, and every soft code has one."""
+    scenarios: dict[RiskCode, tuple[ChainSettings, dict[str, Any]]] = {
+        RiskCode.PRICE_COLLAR: (ChainSettings(), {"limit": 107.0}),
+        RiskCode.MAX_ORDER_QTY: (ChainSettings(max_order_qty=50.0), {"qty": 60.0}),
+        RiskCode.MAX_ORDER_NOTIONAL: (ChainSettings(), {"qty": 600.0}),
+        RiskCode.NOTIONAL_RATE: (ChainSettings(window_notional_multiple=0.1), {"qty": 60.0}),
+    }
+    assert set(scenarios) == SOFT_CODES
+    for code, (settings, fields) in scenarios.items():
+        chain = make_chain(settings=settings, risk_verifiers=("risk-ann",))
+        assert _code(submit(chain, "b1", **fields)) is code
+        chain.grant_override(_grant("f1", codes=(code,)))
+        forced = submit(chain, "f1", override_id="ovr-1", t=60, **fields)
+        assert forced.passed and forced.decision.code is RiskCode.ACCEPTED, code

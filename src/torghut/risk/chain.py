@@ -19,7 +19,7 @@ no clock — the caller passes ``now`` (event time in replay).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -211,14 +211,18 @@ class _Ctx:
         self.price = price or 0.0
         self.approved = request.qty
         self.clip: _Block | None = None
-        self.lifted: frozenset[RiskCode] = _NOTHING_LIFTED
+        self.lifted: frozenset[RiskCode] = _NOTHING_LIFTED  # set by _rts15d_override
+
+    def unless_lifted(self, block: _Block) -> _Block | None:
+        """A soft control's objection, or None when this order's RTS-15d override lifts its
+        code (the chain then goes on to the next control)."""
+        return None if block.code in self.lifted else block
 
 
 _ACCEPTED = _Block(RiskCode.ACCEPTED, "", "")
 _TRUSTED_DECISION = Trusted(RiskDecision)
 _ACTIONS = {RiskCode.ACCEPTED: RiskAction.ACCEPT, RiskCode.CLIPPED_POSITION: RiskAction.CLIP}
 _REJECT = RiskAction.REJECT
-Control = Callable[[OrderRequest, _Ctx], _Block | None]
 
 
 class RiskChain:
@@ -251,14 +255,6 @@ class RiskChain:
         self._firm_messages = SlidingWindow(1.0)
         self._lanes: dict[str, _Lane] = {}
         self.reconfigure(config, promoted)
-        self._controls: tuple[Control, ...] = (
-            self._fia1_kill, self._sec7_promoted, self._sec6_restricted, self._rts8_declared,
-            self._rts15b_disabled, self._rts15d_override, self._sec4_client_order_id,
-            self._rts15c_universe, self._rts8_venue, self._sec5_entry, self._sec2_collar,
-            self._sec3_order_size, self._sec4_identical, self._rts8_orders_per_day,
-            self._rts15a_message_rate, self._sec3_notional_rate, self._sec1_open_orders,
-            self._sec1_credit, self._rts15b_reentry,
-        )
 
     def reconfigure(self, config: RuntimeConfig, promoted: Mapping[str, str]) -> None:
         """Apply a new (validated) config and promotion map; exposure and counters stay."""
@@ -303,13 +299,25 @@ class RiskChain:
         try:
             if now.tzinfo is None:  # a naive clock would be read as local time
                 raise ValueError("now must be timezone-aware")
-            ctx = _Ctx(request, now, halted, self._exposure,
-                       self._lanes.get(request.strategy_id, self._unknown))
-            for control in self._controls:
-                block = control(request, ctx)
-                if block is not None and block.code not in ctx.lifted:
-                    return Verdict(self._decision(request, now, block, 0.0), request)
-            return self._commit(request, ctx)
+            r = request
+            c = _Ctx(r, now, halted, self._exposure, self._lanes.get(r.strategy_id, self._unknown))
+            # The first control that objects decides: one `or` chain, in the chain's order
+            # (~0.5 µs less per order than a loop over 19 bound methods). A soft control
+            # hands its objection to the order's RTS-15d override itself (unless_lifted).
+            block = (
+                self._fia1_kill(r, c) or self._sec7_promoted(r, c)
+                or self._sec6_restricted(r, c) or self._rts8_declared(r, c)
+                or self._rts15b_disabled(r, c) or self._rts15d_override(r, c)
+                or self._sec4_client_order_id(r, c) or self._rts15c_universe(r, c)
+                or self._rts8_venue(r, c) or self._sec5_entry(r, c) or self._sec2_collar(r, c)
+                or self._sec3_order_size(r, c) or self._sec4_identical(r, c)
+                or self._rts8_orders_per_day(r, c) or self._rts15a_message_rate(r, c)
+                or self._sec3_notional_rate(r, c) or self._sec1_open_orders(r, c)
+                or self._sec1_credit(r, c) or self._rts15b_reentry(r, c)
+            )
+            if block is not None:
+                return Verdict(self._decision(r, now, block, 0.0), r)
+            return self._commit(r, c)
         except Exception as exc:  # control: fail closed — any fault in a control rejects
             block = _Block(RiskCode.RISK_ERROR, "chain", f"{type(exc).__name__}: {exc}")
             return Verdict(self._decision(request, now, block, 0.0), request)
@@ -466,24 +474,27 @@ class RiskChain:
         if off <= self.settings.collar_fraction:
             return None
         kind = "limit" if r.stop_price is None else "stop"
-        return _Block(RiskCode.PRICE_COLLAR, "SEC-2", f"{kind} {level:g} is "
-                      f"{off:.2%} from mid {mid:g}", limit_id="firm.price_collar",
-                      observed=off, threshold=self.settings.collar_fraction)
+        return c.unless_lifted(_Block(
+            RiskCode.PRICE_COLLAR, "SEC-2", f"{kind} {level:g} is {off:.2%} from mid {mid:g}",
+            limit_id="firm.price_collar", observed=off,
+            threshold=self.settings.collar_fraction))
 
     def _sec3_order_size(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: SEC-3, RTS-15a
         if r.qty > self._max_order_qty:
-            return _Block(RiskCode.MAX_ORDER_QTY, "SEC-3", "order quantity over the maximum",
-                          limit_id="firm.max_order_qty", observed=r.qty,
-                          threshold=self.settings.max_order_qty)
+            return c.unless_lifted(_Block(
+                RiskCode.MAX_ORDER_QTY, "SEC-3", "order quantity over the maximum",
+                limit_id="firm.max_order_qty", observed=r.qty,
+                threshold=self.settings.max_order_qty))
         rules = c.rules
         assert rules is not None
         notional = r.qty * c.price
         if notional <= rules.max_order_value:
             return None
-        return _Block(RiskCode.MAX_ORDER_NOTIONAL, "SEC-3", "order notional over the maximum",
-                      limit_id=rules.id("max_order_value"), observed=notional,
-                      threshold=rules.max_order_value)
+        return c.unless_lifted(_Block(
+            RiskCode.MAX_ORDER_NOTIONAL, "SEC-3", "order notional over the maximum",
+            limit_id=rules.id("max_order_value"), observed=notional,
+            threshold=rules.max_order_value))
 
     def _sec4_identical(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: SEC-4
@@ -541,10 +552,10 @@ class RiskChain:
         sent = window.total(c.t) + r.qty * c.price
         if sent <= rules.window_cap:
             return None
-        return _Block(RiskCode.NOTIONAL_RATE, "SEC-3", "notional sent in the last "
-                      f"{window.window:g} s over the cap",
-                      limit_id=rules.id("window_notional"), observed=sent,
-                      threshold=rules.window_cap)
+        return c.unless_lifted(_Block(
+            RiskCode.NOTIONAL_RATE, "SEC-3", f"notional sent in the last {window.window:g} s "
+            "over the cap", limit_id=rules.id("window_notional"), observed=sent,
+            threshold=rules.window_cap))
 
     def _sec1_open_orders(self, r: OrderRequest, c: _Ctx) -> _Block | None:
         # control: SEC-1
