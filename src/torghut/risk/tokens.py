@@ -1,7 +1,7 @@
 """Order tokens: the risk chain's proof, checked by the order firewall, that an order passed.
 
-A token is a keyed BLAKE2b-256 MAC (RFC 7693 section 2.5: BLAKE2 in keyed mode is a
-message authentication code, a PRF without HMAC's two passes) over the canonical fields of
+A token is a keyed BLAKE2b-256 MAC (RFC 7693, section 1: keyed BLAKE2 is functionally a
+message authentication code and needs no HMAC construction) over the canonical fields of
 the request as it may be sent — every field that changes what reaches the venue, with the
 quantity replaced by the approved (possibly clipped) quantity — keyed by a secret only the
 chain and the firewall hold. The firewall recomputes the MAC for the request it is handed,
@@ -10,9 +10,10 @@ issuer remembers the tokens it issued and forgets each one when it is consumed (
 invariant 4: nothing reaches an adapter without passing the chain and the firewall).
 
 BLAKE2b replaced HMAC-SHA256 because a token is minted on every accepted order: one keyed
-state copied per token costs about a third of HMAC's inner and outer passes. Tokens live
-only inside one process (issued and verified by the same chain), so the change moved no
-stored or exchanged value.
+state copied per token costs about half of HMAC's inner and outer passes (~0.4 against
+~0.75 µs here). The personalisation string separates these MACs from any other use of the
+key. Tokens live only inside one process (issued and verified by the same chain), so the
+change moved no stored or exchanged value.
 """
 
 from __future__ import annotations
