@@ -4,7 +4,8 @@ bookkeeping so a plugin author writes only the decision rule.
 A plugin is used two ways and must agree with itself exactly:
 
 * streaming — the runtime calls :meth:`StrategyPlugin.on_event` once per feature vector and
-  gets a :class:`~torghut.contracts.StrategyIntent` (a target exposure) or ``None``;
+  gets a :class:`~torghut.contracts.StrategyIntent` (a target exposure) or ``None`` (of a
+  :class:`RuleStrategy` it asks :meth:`RuleStrategy.target`, the same decision as a float);
 * batch — research calls :meth:`StrategyPlugin.signals` on one symbol's feature frame and
   gets one target exposure per row.
 
@@ -234,12 +235,13 @@ def rule_intent(strategy_id: str, strategy_type: str, version: str, fv: FeatureV
         "feature_schema_version": fv.feature_schema_version})
 
 
-Features = Callable[[Mapping[str, Any]], tuple[Any, ...]]
+_Reader = Callable[[Mapping[str, Any]], tuple[Any, ...]]
 
 
-def feature_reader(names: tuple[str, ...]) -> Features:
-    """Reads ``names`` from a vector's ``__dict__`` as a tuple, in order (an ``itemgetter``:
-    a third of a comprehension's cost, paid on every event)."""
+def _feature_reader(names: tuple[str, ...]) -> _Reader:
+    """Reads ``names`` from a vector's ``__dict__`` as a tuple, in order: an ``itemgetter``
+    (a third of a comprehension's cost, paid on every event), which returns a tuple only
+    for two names or more."""
     if len(names) >= 2:
         return itemgetter(*names)
     return lambda values: tuple([values[name] for name in names])
@@ -251,7 +253,7 @@ class _Derived:
 
     p: tuple[float, ...]
     warmup: int
-    read: Features
+    read: _Reader
 
 
 @dataclass(slots=True)
@@ -342,9 +344,9 @@ class RuleStrategy(ABC, Generic[P]):
             derived = ctx.memo[_MEMO_KEY] = _Derived(
                 tuple(float(v) for v in self.kernel_params(params)),  # type: ignore[arg-type]
                 self.warmup_bars(params),  # type: ignore[arg-type]
-                feature_reader(self.features))
-        return _SymbolState([float(v) for v in self.initial_state(ctx.params)],  # type: ignore[arg-type]
-                            derived)
+                _feature_reader(self.features))
+        state = self.initial_state(ctx.params)  # type: ignore[arg-type]
+        return _SymbolState([float(v) for v in state], derived)
 
     # -- batch -----------------------------------------------------------------------
     def signals(self, frame: pd.DataFrame, params: P) -> np.ndarray:
