@@ -484,8 +484,7 @@ class RiskChain:
         if r.qty > self._max_order_qty:
             return c.unless_lifted(_Block(
                 RiskCode.MAX_ORDER_QTY, "SEC-3", "order quantity over the maximum",
-                limit_id="firm.max_order_qty", observed=r.qty,
-                threshold=self.settings.max_order_qty))
+                limit_id="firm.max_order_qty", observed=r.qty, threshold=self._max_order_qty))
         rules = c.rules
         assert rules is not None
         notional = r.qty * c.price
