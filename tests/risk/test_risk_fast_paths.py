@@ -41,7 +41,7 @@ def test_every_decision_kind_equals_its_validated_twin() -> None:
     big = make_chain()
     verdicts.append(submit(big, "b1", qty=2_400.0))  # clipped or credit limit
     broken = make_chain()
-    broken._fia1_kill = lambda r, c: 1 / 0  # type: ignore[method-assign,assignment,misc,return-value]
+    broken._fia1_kill = lambda r, c: 1 / 0  # type: ignore[method-assign,assignment,return-value]
     verdicts.append(submit(broken, "c1"))  # fail closed
     codes = {v.decision.code for v in verdicts}
     assert {RiskCode.ACCEPTED, RiskCode.DUPLICATE_ORDER_ID, RiskCode.OUTSIDE_UNIVERSE,
