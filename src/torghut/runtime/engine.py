@@ -422,15 +422,22 @@ class Engine:
 
 
 class _BoardView:
-    """The chain's view of the kill switch; the board behind it can be swapped on reload."""
+    """The chain's view of the kill switch; the board behind it can be swapped on reload.
+    ``state_for`` is the current board's own bound method (no forwarding call per check)."""
 
-    __slots__ = ("board",)
+    __slots__ = ("_board", "state_for")
 
     def __init__(self, board: KillBoard) -> None:
         self.board = board
 
-    def state_for(self, strategy_id: str, symbol: str) -> KillState:
-        return self.board.state_for(strategy_id, symbol)
+    @property
+    def board(self) -> KillBoard:
+        return self._board
+
+    @board.setter
+    def board(self, board: KillBoard) -> None:
+        self._board = board
+        self.state_for: Callable[[str, str], KillState] = board.state_for
 
 
 _LIMIT_CODES = frozenset({RiskCode.CREDIT_LIMIT, RiskCode.MAX_ORDER_NOTIONAL,
