@@ -245,7 +245,7 @@ def decider(plugin: StrategyPlugin, ctx: StrategyContext, guard: Guard) -> Decid
     target only, and the intent built here as the SDK builds it: from the registered
     identity (captured now, so plugin code cannot change it), the validated vector and the
     target, checked. Only the target came from plugin code, so :func:`check_intent`'s
-    identity, schema and pattern checks — a third of a runtime call — have nothing left to
+    identity, schema and pattern checks (~0.8 µs an intent) have nothing left to
     check. Every other plugin's intents are checked in full.
     """
     if not _sdk_streaming(plugin, ctx):
