@@ -104,10 +104,14 @@ def _intent(sid: str, sym: str, x: float, seq: int = 1) -> StrategyIntent:
                           feature_schema_version="3.1")
 
 
+def _target(sid: str, sym: str, x: float, seq: int = 1) -> Target:
+    return Target.of(_intent(sid, sym, x, seq))
+
+
 def test_aggregator_latest_event_wins_within_a_strategy() -> None:
     agg = IntentAggregator({"a": 1})
-    agg.add(_intent("a", "AAA", 0.5, seq=2))
-    agg.add(_intent("a", "AAA", -0.5, seq=1))  # older event arriving late: ignored
+    agg.add(_target("a", "AAA", 0.5, seq=2))
+    agg.add(_target("a", "AAA", -0.5, seq=1))  # older event arriving late: ignored
     (target,) = agg.flush()
     assert target.exposure == 0.5 and agg.superseded == 1
     assert agg.flush() == []
@@ -118,9 +122,9 @@ def test_aggregator_latest_event_wins_within_a_strategy() -> None:
 def test_aggregator_counts_conflicts_and_resolves_by_policy(
         policy: ConflictPolicy, expected: dict[str, float]) -> None:
     agg = IntentAggregator({"a": 1, "b": 2}, policy)
-    agg.add(_intent("b", "AAA", -0.5))
-    agg.add(_intent("a", "AAA", 1.0))
-    agg.add(_intent("b", "BBB", 0.3))
+    agg.add(_target("b", "AAA", -0.5))
+    agg.add(_target("a", "AAA", 1.0))
+    agg.add(_target("b", "BBB", 0.3))
     targets = agg.flush()
     assert agg.conflicts == 1
     got = {t.strategy_id: t.exposure for t in targets if t.symbol == "AAA"}
@@ -167,7 +171,7 @@ def test_aggregator_matches_its_rules_written_plainly(
     for batch in steps:
         intents = [_intent(sid, sym, x, seq) for sid, sym, x, seq in batch]
         for intent in intents:
-            agg.add(intent)
+            agg.add(Target.of(intent))
         expected, c, s = _reference_flush(intents, priorities, policy)
         conflicts, superseded = conflicts + c, superseded + s
         got = agg.flush()

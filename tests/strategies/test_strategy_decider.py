@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 
 from tests.strategies.strategy_helpers import vector
 from torghut.contracts import FeatureVector, SignalQuality, StrategyIntent
-from torghut.strategies.runner import Guard, PluginError, check_intent, decider, ref_of
+from torghut.strategies.runner import (
+    Guard,
+    PluginError,
+    check_intent,
+    decider,
+    intent_emitter,
+    ref_of,
+)
 from torghut.strategies.sandbox import PluginSandboxViolation, active
 from torghut.strategies.sdk import RuleStrategy, StrategyContext, StrategyParams, kernel
 
@@ -87,7 +94,7 @@ def test_fast_path_equals_on_event_checked_in_full(cls: type[Echo], events: list
     guard = Guard(ref_of(plugin))
     fast_ctx, ref_ctx = (StrategyContext(strategy_id="s1", params=StrategyParams())
                          for _ in range(2))
-    fast = decider(plugin, fast_ctx, guard)
+    fast = decider(plugin, fast_ctx, guard, intent_emitter(plugin, fast_ctx))
     for seq, (symbol, price, rsi, flag, staleness) in enumerate(events):
         fv = vector(seq, symbol, price=price, rsi14=rsi, signal_quality_flag=flag,
                     staleness_ms=staleness)
@@ -101,7 +108,7 @@ def test_fast_path_equals_on_event_checked_in_full(cls: type[Echo], events: list
 def test_fast_intents_equal_validated_ones() -> None:
     plugin = EchoPrice()
     ctx = StrategyContext(strategy_id="s1", params=StrategyParams())
-    decide = decider(plugin, ctx, Guard(ref_of(plugin)))
+    decide = decider(plugin, ctx, Guard(ref_of(plugin)), intent_emitter(plugin, ctx))
     emitted = [decide(vector(seq, price=x)) for seq, x in enumerate([0.1, 0.2, 0.5, -1.0, 0.0])]
     assert emitted[:2] == [None, None]  # warm-up
     for intent in emitted[2:]:
@@ -129,7 +136,7 @@ class BadTarget(Echo):
 def test_a_plugin_that_builds_its_own_intents_is_checked_in_full() -> None:
     plugin = ForgesIntents()
     ctx = StrategyContext(strategy_id="s1", params=StrategyParams())
-    decide = decider(plugin, ctx, Guard(ref_of(plugin)))
+    decide = decider(plugin, ctx, Guard(ref_of(plugin)), intent_emitter(plugin, ctx))
     for seq in range(2):
         decide(vector(seq, price=0.5, rsi14=50.0))
     with pytest.raises(PluginError, match=r"has wrong \['symbol'\]"):
@@ -139,7 +146,7 @@ def test_a_plugin_that_builds_its_own_intents_is_checked_in_full() -> None:
 def test_an_overridden_target_is_checked_and_cannot_change_the_identity() -> None:
     plugin = BadTarget()
     ctx = StrategyContext(strategy_id="s1", params=StrategyParams())
-    decide = decider(plugin, ctx, Guard(ref_of(plugin)))
+    decide = decider(plugin, ctx, Guard(ref_of(plugin)), intent_emitter(plugin, ctx))
     intent = decide(vector(0))
     assert intent is not None and intent.strategy_id == "s1"
     for seq, shown in ((1, "'0.5'"), (2, "1.5")):
@@ -166,7 +173,8 @@ def test_the_rule_runs_in_the_plugins_sandbox() -> None:
     plugin = DialsOut()
     ctx = StrategyContext(strategy_id="s1", params=StrategyParams())
     with pytest.raises(PluginError) as info:
-        decider(plugin, ctx, Guard(ref_of(plugin)))(vector(0, price=0.5, rsi14=50.0))
+        decide = decider(plugin, ctx, Guard(ref_of(plugin)), intent_emitter(plugin, ctx))
+        decide(vector(0, price=0.5, rsi14=50.0))
     assert isinstance(info.value.__cause__, PluginSandboxViolation)
     assert info.value.__cause__.plugin_ref == "dials_out@1.0.0"
     assert info.value.field == "dials_out@1.0.0.on_event"

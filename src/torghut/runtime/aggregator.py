@@ -10,12 +10,12 @@ by catalog ``priority`` (lower first), then ``strategy_id``, so resolution is de
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from torghut.contracts import StrategyIntent
+from torghut.contracts import FeatureVector, StrategyIntent
 
 
 class ConflictPolicy(StrEnum):
@@ -24,7 +24,9 @@ class ConflictPolicy(StrEnum):
 
 
 class Target(NamedTuple):
-    """One (strategy, symbol) target of a step (a NamedTuple: ~30 of them per step)."""
+    """A checked intent as the runtime carries it: one (strategy, symbol) target at one
+    event (a NamedTuple, ~30 per step: the runtime never needs the pydantic intent, whose
+    construction cost more than the rest of a plugin call)."""
 
     strategy_id: str
     symbol: str
@@ -32,6 +34,23 @@ class Target(NamedTuple):
     seq: int
     event_ts: datetime
     reason: str  # the intent's reason code, or CONFLICT_FLATTENED
+
+    @classmethod
+    def of(cls, intent: StrategyIntent) -> Target:
+        return cls(intent.strategy_id, intent.symbol, intent.target_exposure, intent.seq,
+                   intent.event_ts, intent.reason)
+
+
+def target_emitter(strategy_id: str) -> Callable[[FeatureVector, float, str], Target]:
+    """``emit`` for :func:`torghut.strategies.runner.decider`: a checked decision of
+    ``strategy_id`` as a :class:`Target` (tuple.__new__ skips the NamedTuple's Python-level
+    ``__new__``)."""
+
+    def emit(fv: FeatureVector, target: float, reason: str) -> Target:
+        return _new_target(Target, (strategy_id, fv.symbol, target, fv.seq, fv.event_ts,
+                                    reason))
+
+    return emit
 
 
 FLATTENED = "CONFLICT_FLATTENED"
@@ -50,8 +69,9 @@ class IntentAggregator:
         # keys (a few strategies per symbol) instead of calling a key function per intent.
         self._pending: dict[str, dict[tuple[int, str], Target]] = {}
 
-    def add(self, intent: StrategyIntent) -> None:
-        symbol, sid = intent.symbol, intent.strategy_id
+    def add(self, target: Target) -> None:
+        """One checked intent (:meth:`Target.of` converts a :class:`StrategyIntent`)."""
+        symbol, sid = target.symbol, target.strategy_id
         group = self._pending.get(symbol)
         if group is None:
             group = self._pending[symbol] = {}
@@ -59,11 +79,9 @@ class IntentAggregator:
         held = group.get(rank)
         if held is not None:
             self.superseded += 1
-            if held.seq > intent.seq:
+            if held.seq > target.seq:
                 return
-        # tuple.__new__ skips the NamedTuple's Python-level __new__ (~30 targets a step)
-        group[rank] = _new_target(Target, (sid, symbol, intent.target_exposure,
-                                           intent.seq, intent.event_ts, intent.reason))
+        group[rank] = target
 
     def flush(self) -> list[Target]:
         """This step's targets, ordered by symbol then precedence; clears the step."""

@@ -323,13 +323,13 @@ class Engine:
             stats.events += 1
             if telemetry is not None:
                 telemetry.feed_bar(symbol, bar.ts, bar.ts)
-            for intent in on_vector(fv):
-                sid = intent.strategy_id
+            for target in on_vector(fv):
+                sid = target.strategy_id
                 if symbol not in universes.get(sid, ()):
                     continue
                 stats.intents += 1
-                tracks[sid].exposures[(bar.ts_ns, symbol)] = intent.target_exposure
-                agg.add(intent)
+                tracks[sid].exposures[(bar.ts_ns, symbol)] = target.exposure
+                agg.add(target)
         targets: dict[str, dict[str, float]] = defaultdict(dict)
         for t in agg.flush():
             key = (t.strategy_id, t.symbol)

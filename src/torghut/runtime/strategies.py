@@ -3,8 +3,9 @@
 Each entry runs in its own slot — its own :class:`~torghut.strategies.sdk.StrategyContext`,
 counters and :class:`CircuitBreaker` — so one plugin's failure never stops the others
 (plan-details "Strategy plugins": failures degrade locally). Every call goes through the
-plugin sandbox and the intent contract check, as in research (a ``RuleStrategy``'s intent
-is built from its checked target: :func:`~torghut.strategies.runner.decider`). A breaker opens after
+plugin sandbox and the intent contract check, as in research (a ``RuleStrategy`` is asked
+for its target alone, which is checked: :func:`~torghut.strategies.runner.decider`), and
+each checked intent comes out as the aggregator's :class:`Target`. A breaker opens after
 ``max_errors`` errors within ``window_events`` events of that plugin, disabling it with a
 recorded reason until the config is reloaded (a new runtime) or, when set, after a cooldown
 of ``cooldown_events`` events.
@@ -14,16 +15,17 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
-from torghut.contracts import FeatureVector, StrategyIntent
+from torghut.contracts import FeatureVector
+from torghut.runtime.aggregator import Target, target_emitter
 from torghut.runtime.telemetry import Telemetry
 from torghut.strategies.registry import ResolvedEntry
-from torghut.strategies.runner import Decide, Guard, PluginError, decider, prepare
+from torghut.strategies.runner import Guard, PluginError, decider, prepare
 from torghut.strategies.sdk import StrategyContext, StrategyPlugin
 
 
@@ -80,7 +82,7 @@ class Slot:
     context: StrategyContext
     breaker: CircuitBreaker
     guard: Guard  # the plugin's sandbox, built once
-    decide: Decide  # the plugin's checked intent per event, through the guard
+    decide: Callable[[FeatureVector], Target | None]  # checked, through the guard
     events: int = 0
     intents: int = 0
     errors: int = 0
@@ -100,7 +102,8 @@ class Slot:
 
 
 class StrategyRuntime:
-    """Feeds every slot each feature vector; returns the intents they emit, in slot order."""
+    """Feeds every slot each feature vector; returns the checked intents they emit, as
+    targets, in slot order."""
 
     def __init__(self, runnable: Sequence[ResolvedEntry], *,
                  breaker: BreakerPolicy = BreakerPolicy(),
@@ -115,12 +118,13 @@ class StrategyRuntime:
             context = StrategyContext(strategy_id=sid, params=entry.params)
             self.slots.append(Slot(sid, entry.definition.priority, entry.plugin, entry.params,
                                    context, CircuitBreaker(breaker), guard,
-                                   decider(entry.plugin, context, guard)))
+                                   decider(entry.plugin, context, guard,
+                                           target_emitter(sid))))
             if telemetry is not None:
                 telemetry.plugin_loaded(sid, True)
 
-    def on_vector(self, fv: FeatureVector) -> list[StrategyIntent]:
-        out: list[StrategyIntent] = []
+    def on_vector(self, fv: FeatureVector) -> list[Target]:
+        out: list[Target] = []
         clock, telemetry = time.perf_counter_ns, self.telemetry
         for slot in self.slots:
             slot.events += 1

@@ -31,6 +31,7 @@ from torghut.strategies.sdk import (
     RuleStrategy,
     StrategyContext,
     StrategyPlugin,
+    intent_reason,
     one_line,
     rule_intent,
 )
@@ -235,40 +236,54 @@ def stream(plugin: StrategyPlugin, vectors: Sequence[FeatureVector], params: Bas
     return StreamResult(exposures, emitted, intents, ctx, latencies)
 
 
-Decide = Callable[[FeatureVector], StrategyIntent | None]
+#: What a decider hands back for a checked decision at ``fv``: (fv, target, reason) → T.
+Emit = Callable[[FeatureVector, float, str], T]
 
 
-def decider(plugin: StrategyPlugin, ctx: StrategyContext, guard: Guard) -> Decide:
-    """One plugin's checked intent (or ``None``) per event, its code run in ``guard``.
+def decider(plugin: StrategyPlugin, ctx: StrategyContext, guard: Guard,
+            emit: Emit[T]) -> Callable[[FeatureVector], T | None]:
+    """One plugin's checked decision (or ``None``) per event, its code run in ``guard``.
 
     A :class:`RuleStrategy` streaming with the SDK's own ``on_event`` is asked for its
-    target only, and the intent built here as the SDK builds it: from the registered
-    identity (captured now, so plugin code cannot change it), the validated vector and the
-    target, checked. Only the target came from plugin code, so :func:`check_intent`'s
-    identity, schema and pattern checks (~0.8 µs an intent) have nothing left to
-    check. Every other plugin's intents are checked in full.
+    target only: only the target comes from plugin code, so :func:`check_intent`'s identity,
+    schema and pattern checks (~0.8 µs an intent) have nothing left to check, and the
+    target is checked alone. Every other plugin's intents are checked in full. Either way
+    the decision reaches the caller through ``emit`` with the event it answers — the
+    runtime builds its own lightweight record from it (:func:`intent_emitter` builds the
+    :class:`StrategyIntent` the SDK would have).
     """
     if not _sdk_streaming(plugin, ctx):
         on_event = plugin.on_event
 
-        def checked(fv: FeatureVector) -> StrategyIntent | None:
+        def checked(fv: FeatureVector) -> T | None:
             intent = guard.on_event(on_event, fv, ctx)
-            if intent is not None:
-                check_intent(intent, fv, plugin, ctx)
-            return intent
+            if intent is None:
+                return None
+            check_intent(intent, fv, plugin, ctx)  # identity and event are fv's and ctx's
+            return emit(fv, intent.target_exposure, intent.reason)
 
         return checked
     target_of, ref = plugin.target, guard.ref  # type: ignore[attr-defined]
-    strategy_id, strategy_type, version = ctx.strategy_id, plugin.strategy_type, plugin.version
 
-    def built(fv: FeatureVector) -> StrategyIntent | None:
+    def built(fv: FeatureVector) -> T | None:
         target = guard.on_event(target_of, fv, ctx)
         if target is None:
             return None
-        return rule_intent(strategy_id, strategy_type, version, fv,
-                           check_target(target, fv, ref))
+        target = check_target(target, fv, ref)
+        return emit(fv, target, intent_reason(target))
 
     return built
+
+
+def intent_emitter(plugin: StrategyPlugin, ctx: StrategyContext) -> Emit[StrategyIntent]:
+    """An ``emit`` for :func:`decider` that builds the plugin's :class:`StrategyIntent`
+    (under the identity registered now, so plugin code cannot change it)."""
+    strategy_id, strategy_type, version = ctx.strategy_id, plugin.strategy_type, plugin.version
+
+    def emit(fv: FeatureVector, target: float, reason: str) -> StrategyIntent:
+        return rule_intent(strategy_id, strategy_type, version, fv, target, reason)
+
+    return emit
 
 
 def _sdk_streaming(plugin: StrategyPlugin, ctx: StrategyContext) -> bool:

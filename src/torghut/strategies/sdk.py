@@ -221,17 +221,19 @@ _TRUSTED_INTENT: Final = Trusted(StrategyIntent)
 
 
 def rule_intent(strategy_id: str, strategy_type: str, version: str, fv: FeatureVector,
-                target: float) -> StrategyIntent:
+                target: float, reason: str | None = None) -> StrategyIntent:
     """The intent :class:`RuleStrategy` emits for ``target`` at ``fv``, built unvalidated.
 
-    The event fields come from the validated vector and the reason from the target, so only
-    the identity and the target are the caller's to vouch for: whoever calls plugin code
+    The event fields come from the validated vector and the reason, unless given, from the
+    target, so only the identity, the target and a given reason are the caller's to vouch
+    for: whoever calls plugin code
     (the runner, the runtime) checks the intent, or the target it was built from, anyway.
     """
     return _TRUSTED_INTENT.build({
         "strategy_id": strategy_id, "strategy_type": strategy_type, "version": version,
         "symbol": fv.symbol, "event_ts": fv.event_ts, "seq": fv.seq,
-        "target_exposure": target, "reason": intent_reason(target),
+        "target_exposure": target,
+        "reason": intent_reason(target) if reason is None else reason,
         "feature_schema_version": fv.feature_schema_version})
 
 
