@@ -19,7 +19,7 @@ from tests.risk.chain_helpers import (
     order,
     submit,
 )
-from torghut.contracts.orders import KillState, RiskAction, RiskCode, Side
+from torghut.contracts.orders import KillState, OrderRequest, RiskAction, RiskCode, Side
 from torghut.errors import TorghutError
 from torghut.risk.chain import ChainSettings, RiskChain
 from torghut.risk.tokens import OrderToken, TokenIssuer
@@ -103,6 +103,26 @@ def test_token_verifies_only_its_own_request_and_only_once() -> None:
     other_token = submit(other, "o1", qty=10).token
     assert other_token is not None
     assert chain.verify_token(other_token, request) is False
+
+
+def test_token_fast_path_agrees_with_the_recomputed_mac() -> None:
+    """verify skips the MAC only for the issued token object with the issued request object;
+    equal copies of either take the full recomputation and get the same answer, and an
+    edited copy (model_copy makes a new object) is refused."""
+    issuer = TokenIssuer(KEY)
+    request = order("o1", qty=10)
+    token = issuer.issue(request, 10.0)
+    twin_request = OrderRequest.model_validate(request.model_dump())
+    twin_token = OrderToken(*token)
+    for t, r in ((token, request), (twin_token, request), (token, twin_request),
+                 (twin_token, twin_request)):
+        assert issuer.verify(t, r)
+    assert not issuer.verify(token, request.model_copy(update={"venue": "elsewhere"}))
+    assert not issuer.verify(OrderToken(token.client_order_id, 11.0, token.mac),
+                             request.model_copy(update={"qty": 11.0}))
+    assert issuer.redeem(twin_token, twin_request)
+    assert not issuer.verify(token, request)  # spent, whichever object spent it
+    assert issuer.outstanding == 0
 
 
 def test_clipped_token_covers_the_clipped_quantity_only() -> None:

@@ -9,6 +9,11 @@ so a token cannot be moved to another order or an edited one, and it is single-u
 issuer remembers the tokens it issued and forgets each one when it is consumed (DESIGN.md
 invariant 4: nothing reaches an adapter without passing the chain and the firewall).
 
+The usual caller hands back the very token object with the very request object it was issued
+for; :meth:`TokenIssuer.verify` then skips recomputing the MAC (~1.5 µs per order): requests
+are frozen contracts, and ``model_copy``/a replace make a new object, which takes the full
+recomputation like any other request.
+
 BLAKE2b replaced HMAC-SHA256 because a token is minted on every accepted order: one keyed
 state copied per token costs about half of HMAC's inner and outer passes (~0.4 against
 ~0.75 µs here). The personalisation string separates these MACs from any other use of the
@@ -74,7 +79,8 @@ class TokenIssuer:
         # The keyed state (the key block already compressed) is built once and copied per
         # token: a copy, one update and a digest (32 raw bytes), about 0.4 µs.
         self._keyed = hashlib.blake2b(key=key, digest_size=32, person=PERSON)
-        self._outstanding: set[bytes] = set()
+        # MAC → (the token issued, the request it was issued for), until consumed
+        self._outstanding: dict[bytes, tuple[OrderToken, OrderRequest]] = {}
 
     def _mac(self, request: OrderRequest, approved_qty: float) -> bytes:
         mac = self._keyed.copy()
@@ -82,23 +88,26 @@ class TokenIssuer:
         return mac.digest()
 
     def issue(self, request: OrderRequest, approved_qty: float) -> OrderToken:
-        mac = self._mac(request, approved_qty)
-        self._outstanding.add(mac)
-        return OrderToken(request.client_order_id, approved_qty, mac)
+        token = OrderToken(request.client_order_id, approved_qty,
+                           self._mac(request, approved_qty))
+        self._outstanding[token.mac] = (token, request)
+        return token
 
     def verify(self, token: OrderToken, request: OrderRequest) -> bool:
         """True when ``token`` was issued for exactly this request (at its approved qty) and
         has not been consumed yet. Does not consume it."""
-        if request.qty != token.approved_qty or token.mac not in self._outstanding:
+        issued = self._outstanding.get(token.mac)
+        if issued is None or request.qty != token.approved_qty:
             return False
+        # Fast path: the issued token object itself, with the request object it was signed
+        # for (frozen, so its canonical fields are the ones the MAC covers).
+        if issued[0] is token and issued[1] is request:
+            return True
         return hmac.compare_digest(token.mac, self._mac(request, token.approved_qty))
 
     def consume(self, token: OrderToken) -> bool:
         """Spend a token; False when it is unknown or already spent."""
-        if token.mac in self._outstanding:
-            self._outstanding.discard(token.mac)
-            return True
-        return False
+        return self._outstanding.pop(token.mac, None) is not None
 
     def redeem(self, token: OrderToken, request: OrderRequest) -> bool:
         """Verify and consume in one step (what a firewall does just before submitting)."""
