@@ -14,11 +14,14 @@ import arch.data.sp500
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
 from torghut.contracts.features import FEATURE_FIELDS, FeatureVector, SignalQuality
 from torghut.data.features import (
     FEATURE_FRAME_COLUMNS,
+    StreamingFeatureBook,
     StreamingFeatureMapper,
     compute_features,
     feature_vector_from_row,
@@ -26,6 +29,7 @@ from torghut.data.features import (
     window_bars,
 )
 from torghut.errors import TorghutError
+from torghut.runtime.feed import Bar
 
 _INPUTS = ("open", "high", "low", "close", "volume", "bid", "ask", "spread")
 
@@ -158,6 +162,130 @@ def test_streaming_vectors_equal_batch_ones_with_quotes_gaps_and_bad_bars() -> N
         assert got.model_fields_set == expected.model_fields_set
         patterns.add(tuple(getattr(got, name) is None for name in FEATURE_FIELDS))
     assert len(patterns) > 10
+
+
+# ------------------------------------------------------------------ book ≡ mappers
+
+
+def _steps(bars: pd.DataFrame) -> list[tuple[int, list[Bar]]]:
+    """Bars grouped by timestamp, in order: the runtime's steps."""
+    ts_ns = pd.DatetimeIndex(bars["ts"]).as_unit("ns").asi8.tolist()
+    rows = zip(bars["symbol"], ts_ns, *(bars[c].tolist() for c in _INPUTS), strict=True)
+    steps: dict[int, list[Bar]] = {}
+    for symbol, ts, *row in rows:
+        steps.setdefault(ts, []).append(Bar(symbol, ts, *row))
+    return sorted(steps.items())
+
+
+def _assert_book_equals_mappers(steps: list[tuple[int, list[Bar]]], timeframe: str,
+                                **kwargs: str) -> int:
+    """Feed the steps to one book and to one mapper per symbol: identical vectors, to the
+    bit (repr tells -0.0 from 0.0), in the same field order with the same fields set.
+    Returns how many None patterns occurred."""
+    symbols = sorted({bar.symbol for _, step in steps for bar in step})
+    book = StreamingFeatureBook(symbols, timeframe, source="test", **kwargs)
+    mappers = {s: StreamingFeatureMapper(s, timeframe, source="test", **kwargs)
+               for s in symbols}
+    patterns = set()
+    for ts, step in steps:
+        got = book.update_step(ts, step)
+        expected = [mappers[b.symbol].update(ts, b.open, b.high, b.low, b.close, b.volume,
+                                             b.bid, b.ask, b.spread) for b in step]
+        assert [v.symbol for v in got] == [b.symbol for b in step]
+        for g, e in zip(got, expected, strict=True):
+            assert repr(g.model_dump()) == repr(e.model_dump())
+            assert g == e
+            assert g.model_fields_set == e.model_fields_set
+            patterns.add(tuple(getattr(g, name) is None for name in FEATURE_FIELDS))
+    return len(patterns)
+
+
+@pytest.mark.parametrize("case", ["spx_ndx_1d", "intraday_1m", "intraday_utc_15m"])
+def test_book_equals_one_mapper_per_symbol(case: str, spx: pd.DataFrame,
+                                           ndx: pd.DataFrame) -> None:
+    """Symbols missing from steps, invalid bars, quotes and spread columns, DST, sessions."""
+    bars, timeframe, kwargs = {
+        "spx_ndx_1d": (pd.concat([spx.iloc[:600], ndx.iloc[100:700]]), "1d", {}),
+        "intraday_1m": (intraday_bars(), "1m", {}),
+        "intraday_utc_15m": (intraday_bars(seed=11), "15m", {"session_tz": "UTC"}),
+    }[case]
+    assert _assert_book_equals_mappers(_steps(bars), timeframe, **kwargs) > 5
+
+
+_PRICE = st.one_of(st.floats(90.0, 110.0), st.sampled_from([math.nan, math.inf, 0.0, -1.0]))
+_QUOTE = st.one_of(st.just(math.nan), st.floats(-1.0, 1.0), st.just(math.inf))
+
+
+@st.composite
+def _random_steps(draw: st.DrawFn) -> tuple[str, list[tuple[int, list[Bar]]]]:
+    """Up to 60 steps over 1-4 symbols, each step a random subset in random order, some
+    bars invalid, some with quotes, timestamps spread over several sessions."""
+    timeframe = draw(st.sampled_from(["1m", "5m", "1d"]))
+    symbols = [f"S{i}" for i in range(draw(st.integers(1, 4)))]
+    ts = 1_700_000_000 * 10**9
+    steps = []
+    for _ in range(draw(st.integers(1, 60))):
+        ts += draw(st.sampled_from([60, 300, 3_600, 86_400])) * 10**9
+        present = draw(st.lists(st.sampled_from(symbols), unique=True))
+        step = []
+        for symbol in present:
+            close = draw(_PRICE)
+            high, low = (close * 1.001, close * 0.999) if draw(st.booleans()) else (
+                draw(_PRICE), draw(_PRICE))
+            volume = draw(st.sampled_from([0.0, 1.0, 500.0, -1.0, math.nan]))
+            step.append(Bar(symbol, ts, close, high, low, close, volume, draw(_QUOTE),
+                            draw(_QUOTE), draw(_QUOTE)))
+        steps.append((ts, step))
+    return timeframe, steps
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_random_steps())
+def test_book_equals_mappers_on_random_steps(case: tuple[str, list[tuple[int, list[Bar]]]]
+                                             ) -> None:
+    timeframe, steps = case
+    _assert_book_equals_mappers(steps, timeframe)
+
+
+def test_book_accepts_datetimes_none_and_ints_like_the_mapper() -> None:
+    book = StreamingFeatureBook(["A"], "1m", source="test")
+    mapper = StreamingFeatureMapper("A", "1m", source="test")
+    for i in range(40):
+        ts = datetime(2024, 3, 4, 15, 0) + timedelta(minutes=i)
+        bar = Bar("A", 0, 100, 101 + i % 3, 99, 100 + i % 5, 10, None, None,  # type: ignore[arg-type]
+                  0.5 if i % 2 else None)  # type: ignore[arg-type]
+        got, = book.update_step(ts, [bar])
+        assert got == mapper.update(ts, *(getattr(bar, c) for c in _INPUTS))
+    assert book.update_step(ts + timedelta(minutes=1), []) == []
+
+
+def test_book_rejects_a_bad_step_without_advancing() -> None:
+    bars = intraday_bars()
+    steps = _steps(bars)
+    book = StreamingFeatureBook(["AAA", "BBB"], "1m", source="test")
+    twin = StreamingFeatureBook(["AAA", "BBB"], "1m", source="test")
+    for ts, step in steps[:40]:
+        book.update_step(ts, step)
+        twin.update_step(ts, step)
+    ts, step = steps[40]
+    with pytest.raises(TorghutError, match="does not increase") as info:
+        book.update_step(ts, [*step, step[0]])  # a symbol twice in one step
+    assert info.value.field == "ts"
+    with pytest.raises(TorghutError, match=f"timestamp {steps[39][0]} does not increase"):
+        book.update_step(steps[39][0], step)
+    _raises("symbol", book.update_step, ts, [Bar("ZZZ", ts, 1.0, 1.0, 1.0, 1.0, 1.0)])
+    _raises("close", book.update_step, ts, [Bar("AAA", ts, 1.0, 1.0, 1.0, "x", 1.0)])  # type: ignore[arg-type]
+    # Nothing advanced: the book still agrees with its twin on every later step.
+    for ts, step in steps[40:]:
+        assert book.update_step(ts, step) == twin.update_step(ts, step)
+
+
+def test_bad_book_construction_names_the_field() -> None:
+    _raises("symbol", StreamingFeatureBook, ["A", ""], "1m", source="s")
+    _raises("symbols", StreamingFeatureBook, ["A", "A"], "1m", source="s")
+    _raises("source", StreamingFeatureBook, ["A"], "1m", source="")
+    _raises("timeframe", StreamingFeatureBook, ["A"], "7m", source="s")
+    _raises("session_tz", StreamingFeatureBook, ["A"], "1m", source="s", session_tz="Nowhere")
 
 
 # ------------------------------------------------------------------ point in time

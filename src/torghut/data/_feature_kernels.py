@@ -325,6 +325,65 @@ def stream_kernel(fs: Buf, ns: Buf, ring: Buf, out: Buf, close: float, high: flo
     return quality, nan_mask
 
 
+# Columns of :func:`step_kernel`'s inputs and of its per-bar results.
+STEP_INPUTS = ("close", "high", "low", "volume", "bid", "ask", "spread")
+_X_CLOSE, _X_HIGH, _X_LOW, _X_VOLUME, _X_BID, _X_ASK, _X_SPREAD = range(len(STEP_INPUTS))
+M_QUALITY, M_NAN_MASK, M_SEQ = 0, 1, 2
+N_META = 3
+# Per-symbol bookkeeping of the step kernel: the next bar's seq and the last timestamp.
+B_SEQ, B_LAST_TS = 0, 1
+N_BOOK = 2
+
+
+def new_book(n_sym: int, vwap_bars: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                   np.ndarray]:
+    """Fresh (fs, ns, ring, book) arrays for ``n_sym`` symbols, one row each."""
+    fs = np.zeros((n_sym, N_FLOAT_STATE))
+    ns = np.zeros((n_sym, N_INT_STATE), dtype=np.int64)
+    ns[:, _N_DAY] = _NO_DAY
+    book = np.zeros((n_sym, N_BOOK), dtype=np.int64)
+    book[:, B_LAST_TS] = np.iinfo(np.int64).min
+    return fs, ns, np.zeros((n_sym, ring_size(vwap_bars))), book
+
+
+@njit(cache=True)
+def step_kernel(fs: Buf, ns: Buf, ring: Buf, book: Buf, sym: Buf, x: Buf, ts: int, day: int,
+                daily: bool, vwap_bars: int, out: Buf, meta: Buf) -> int:
+    """:func:`advance` for every bar of one step (one timestamp ``ts``), in order.
+
+    Bar ``i`` is symbol row ``sym[i]`` with inputs ``x[i]`` (columns :data:`STEP_INPUTS`);
+    its features go to ``out[i]`` and its quality code, NaN mask (as in
+    :func:`stream_kernel`) and seq to ``meta[i]``. ``day`` is the step's session day, or
+    with ``daily`` each bar's seq (every daily bar is its own session). Returns -1, or the
+    first bar whose symbol already has a bar at or after ``ts`` — then nothing is advanced.
+    """
+    n = sym.shape[0]
+    last = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        last[i] = book[sym[i], B_LAST_TS]
+        if ts <= last[i]:
+            for j in range(i - 1, -1, -1):  # undo in reverse: a repeated symbol restores last
+                book[sym[j], B_LAST_TS] = last[j]
+            return i
+        book[sym[i], B_LAST_TS] = ts  # so a second bar of the symbol in this step fails
+    for i in range(n):
+        s = sym[i]
+        seq = book[s, B_SEQ]
+        book[s, B_SEQ] = seq + 1
+        row = out[i]
+        quality = advance(fs[s], ns[s], ring[s], row, x[i, _X_CLOSE], x[i, _X_HIGH],
+                          x[i, _X_LOW], x[i, _X_VOLUME], x[i, _X_BID], x[i, _X_ASK],
+                          x[i, _X_SPREAD], seq if daily else day, vwap_bars)
+        nan_mask = 0
+        for j in range(N_FIELDS):
+            if row[j] != row[j]:
+                nan_mask |= 1 << j
+        meta[i, M_QUALITY] = quality
+        meta[i, M_NAN_MASK] = nan_mask
+        meta[i, M_SEQ] = seq
+    return -1
+
+
 @functools.cache
 def load_stream_kernel() -> None:
     """Compile :func:`stream_kernel`, or load it from numba's disk cache, once per process.
@@ -334,6 +393,16 @@ def load_stream_kernel() -> None:
     """
     fs, ns, ring = new_state(1)
     stream_kernel(fs, ns, ring, np.empty(N_FIELDS), 1.0, 1.0, 1.0, 0.0, _NAN, _NAN, _NAN, 0, 1)
+
+
+@functools.cache
+def load_step_kernel() -> None:
+    """Compile :func:`step_kernel` or load it from the disk cache, once per process (as
+    :func:`load_stream_kernel`)."""
+    fs, ns, ring, book = new_book(1, 1)
+    step_kernel(fs, ns, ring, book, np.zeros(1, dtype=np.int64),
+                np.ones((1, len(STEP_INPUTS))), 0, 0, False, 1, np.empty((1, N_FIELDS)),
+                np.empty((1, N_META), dtype=np.int64))
 
 
 @njit(cache=True)

@@ -44,10 +44,12 @@ each time a window wraps (see :func:`torghut.data._feature_kernels._push_moments
 from __future__ import annotations
 
 import functools
+import itertools
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final
+from operator import attrgetter
+from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -192,9 +194,8 @@ class StreamingFeatureMapper:
     gives for them. Timestamps must increase strictly.
     """
 
-    __slots__ = ("_daily", "_day", "_day_end", "_float_state", "_int_state", "_last_ts",
-                 "_out", "_quality", "_ring", "_seq", "_vwap_bars", "_zone", "source",
-                 "symbol", "timeframe")
+    __slots__ = ("_daily", "_days", "_float_state", "_int_state", "_last_ts", "_out",
+                 "_quality", "_ring", "_seq", "_vwap_bars", "source", "symbol", "timeframe")
 
     def __init__(self, symbol: str, timeframe: str, *, source: str,
                  session_tz: str = "America/New_York") -> None:
@@ -205,15 +206,13 @@ class StreamingFeatureMapper:
         self.timeframe = timeframe
         self.source = source
         self._vwap_bars = window_bars(_VWAP_WINDOW_SECONDS, timeframe)
-        self._zone = _zone(session_tz)
+        self._days = _SessionDays(_zone(session_tz))
         self._daily = timeframe == _DAILY
         kernels.load_stream_kernel()
         self._float_state, self._int_state, self._ring = kernels.new_state(self._vwap_bars)
         self._out = np.full(kernels.N_FIELDS, math.nan)
         self._seq = 0  # seq of the next bar
         self._last_ts = _TS_MIN
-        self._day = 0
-        self._day_end = _TS_MIN  # first instant after the cached session day
         self._quality = kernels.Q_WARMUP
 
     def update(self, ts: datetime | pd.Timestamp | int, open: float, high: float, low: float,
@@ -231,16 +230,9 @@ class StreamingFeatureMapper:
                 _as_float(name, v) for name, v in zip(
                     _INPUTS, (open, high, low, close, volume, bid, ask, spread), strict=True))
         nan_mask = self._advance(ts_ns, high, low, close, volume, bid, ask, spread)
-        # Every input was checked above (or in __init__) and the kernel computed the rest,
-        # so the vector is built without re-validating it (5 µs a bar otherwise).
-        fields: dict[str, Any] = {
-            "event_ts": _event_ts(ts_ns), "symbol": self.symbol, "timeframe": self.timeframe,
-            "seq": self._seq - 1, "source": self.source,
-            "signal_quality_flag": _QUALITY[self._quality], "staleness_ms": 0}
-        # _out has N_FIELDS slots by construction; strict=True would cost 0.2 µs a bar.
-        fields.update(zip(FEATURE_FIELDS, self._out.tolist(), strict=False))
-        fields.update(_none_fields(nan_mask))  # NaN (not warm) -> None
-        return _TRUSTED_VECTOR.build(fields)
+        common = _common_fields(_event_ts(ts_ns), self.timeframe, self.source)
+        return _trusted_vectors(common, (self.symbol,), (self._out.tolist(),),
+                                ((self._quality, nan_mask, self._seq - 1),))[0]
 
     def update_values(self, ts_ns: int, open: float, high: float, low: float, close: float,
                       volume: float, bid: float, ask: float, spread: float
@@ -262,12 +254,7 @@ class StreamingFeatureMapper:
             raise TorghutError(f"{self.symbol}: timestamp {ts_ns} does not increase past "
                                f"{self._last_ts}", field="ts")
         self._last_ts = ts_ns
-        if self._daily:
-            day = self._seq
-        else:
-            if ts_ns >= self._day_end:
-                self._enter_day(ts_ns)
-            day = self._day
+        day = self._seq if self._daily else self._days.day(ts_ns)
         self._seq += 1
         self._quality, nan_mask = kernels.stream_kernel(
             self._float_state, self._int_state, self._ring, self._out, close, high, low,
@@ -279,12 +266,138 @@ class StreamingFeatureMapper:
         """Quality of the last bar fed in."""
         return _QUALITY[self._quality]
 
-    def _enter_day(self, ts_ns: int) -> None:
-        """Cache the local calendar day of ``ts_ns`` and the first instant of the next one."""
+
+class StepBar(Protocol):
+    """What :meth:`StreamingFeatureBook.update_step` reads of a bar (the runtime's ``Bar``).
+
+    ``open`` is not read: no feature uses it.
+    """
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def close(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def volume(self) -> float: ...
+    @property
+    def bid(self) -> float: ...
+    @property
+    def ask(self) -> float: ...
+    @property
+    def spread(self) -> float: ...
+
+
+_step_inputs: Final = attrgetter(*kernels.STEP_INPUTS)
+
+
+class StreamingFeatureBook:
+    """Every symbol of a feed, one step (one timestamp, any subset of the symbols) at a time.
+
+    The per-step form of :class:`StreamingFeatureMapper`, for the runtime's hot path: all
+    symbols' state lives in shared arrays and a step's bars advance in ONE compiled call
+    (:func:`~torghut.data._feature_kernels.step_kernel`, over the same per-bar arithmetic),
+    and the step's ``event_ts`` and session day are computed once — 2-3 µs a bar instead of
+    5.6. Feeding it the steps gives exactly the vectors one mapper per symbol gives for the
+    same bars; a symbol's timestamps must increase strictly across the steps it is in.
+    """
+
+    __slots__ = ("_book", "_daily", "_days", "_float_state", "_index", "_int_state",
+                 "_ring", "_vwap_bars", "source", "symbols", "timeframe")
+
+    def __init__(self, symbols: Iterable[str], timeframe: str, *, source: str,
+                 session_tz: str = "America/New_York") -> None:
+        self.symbols = tuple(symbols)
+        for field, value in (*(("symbol", s) for s in self.symbols), ("source", source)):
+            if not isinstance(value, str) or not value:
+                raise TorghutError("must be a non-empty string", field=field)
+        if len(set(self.symbols)) != len(self.symbols):
+            raise TorghutError("duplicate symbol", field="symbols")
+        self.timeframe = timeframe
+        self.source = source
+        self._vwap_bars = window_bars(_VWAP_WINDOW_SECONDS, timeframe)
+        self._days = _SessionDays(_zone(session_tz))
+        self._daily = timeframe == _DAILY
+        self._index = {s: i for i, s in enumerate(self.symbols)}
+        kernels.load_step_kernel()
+        self._float_state, self._int_state, self._ring, self._book = kernels.new_book(
+            len(self.symbols), self._vwap_bars)
+
+    def update_step(self, ts: datetime | pd.Timestamp | int,
+                    bars: Sequence[StepBar]) -> list[FeatureVector]:
+        """Advance by one step's bars (all at ``ts``; a symbol at most once) and return
+        their validated :class:`FeatureVector` s, in the order of ``bars``.
+
+        ``ts`` is as for :meth:`StreamingFeatureMapper.update`; bar values are numbers or
+        None (absent). A bad step raises before any symbol is advanced.
+        """
+        ts_ns = ts if type(ts) is int else _ts_ns(ts)
+        n = len(bars)
+        if n == 0:
+            return []
+        symbols = [bar.symbol for bar in bars]
+        try:
+            sym = np.fromiter(map(self._index.__getitem__, symbols), np.int64, count=n)
+        except KeyError as exc:
+            raise TorghutError(f"unknown symbol {exc.args[0]!r}", field="symbol") from None
+        x = _step_array(bars)
+        day = 0 if self._daily else self._days.day(ts_ns)
+        out = np.empty((n, kernels.N_FIELDS))
+        meta = np.empty((n, kernels.N_META), dtype=np.int64)
+        bad = kernels.step_kernel(self._float_state, self._int_state, self._ring, self._book,
+                                  sym, x, ts_ns, day, self._daily, self._vwap_bars, out, meta)
+        if bad >= 0:
+            last = int(self._book[sym[bad], kernels.B_LAST_TS])
+            raise TorghutError(f"{symbols[bad]}: timestamp {ts_ns} does not increase past "
+                               f"{last}", field="ts")
+        common = _common_fields(_event_ts(ts_ns), self.timeframe, self.source)
+        return _trusted_vectors(common, symbols, out.tolist(), meta.tolist())
+
+
+def _step_array(bars: Sequence[StepBar]) -> np.ndarray:
+    """The bars' :data:`~torghut.data._feature_kernels.STEP_INPUTS` as a (bars, inputs)
+    float64 array; None (or pandas NA) means absent, anything else must be a number."""
+    shape = (len(bars), len(kernels.STEP_INPUTS))
+    try:
+        # fromiter converts each value as float() does, 1.5 µs a step faster than np.array.
+        return np.fromiter(itertools.chain.from_iterable(map(_step_inputs, bars)),
+                           np.float64, count=shape[0] * shape[1]).reshape(shape)
+    except (TypeError, ValueError):  # None, NA or not a number: convert one by one
+        return np.array([[_as_float(name, v) for name, v in zip(
+            kernels.STEP_INPUTS, _step_inputs(bar), strict=True)] for bar in bars],
+            dtype=np.float64).reshape(shape)
+
+
+class _SessionDays:
+    """Session day numbers (days since 1970-01-01 of the local calendar date in one zone),
+    with the current day's bounds cached: one conversion per day, not per bar."""
+
+    __slots__ = ("_day", "_end", "_start", "_zone")
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self._zone = zone
+        self._day = 0
+        self._start = self._end = _TS_MIN  # [start, end): the cached day, none yet
+
+    def day(self, ts_ns: int) -> int:
+        if not self._start <= ts_ns < self._end:
+            self._enter(ts_ns)
+        return self._day
+
+    def _enter(self, ts_ns: int) -> None:
+        """Cache the local calendar day of ``ts_ns`` and its first and last-plus-one instants."""
         local = datetime.fromtimestamp(ts_ns // _NS_PER_SECOND, self._zone).date()
         self._day = local.toordinal() - _EPOCH_ORDINAL
-        next_midnight = datetime.combine(local + timedelta(days=1), time(), tzinfo=self._zone)
-        self._day_end = (next_midnight - _EPOCH) // timedelta(microseconds=1) * 1000
+        self._start = _midnight_ns(local, self._zone)
+        self._end = _midnight_ns(local + timedelta(days=1), self._zone)
+
+
+def _midnight_ns(day: date, zone: ZoneInfo) -> int:
+    midnight = datetime.combine(day, time(), tzinfo=zone)
+    return (midnight - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 # ----------------------------------------------------------------------------- vectors
@@ -366,6 +479,43 @@ def _ts_ns(ts: Any) -> int:
 def _datetime_utc(ts_ns: int) -> datetime:
     """UTC datetime at microsecond resolution (what FeatureVector.event_ts holds)."""
     return _EPOCH + timedelta(microseconds=ts_ns // 1000)
+
+
+# Every key a streamed vector sets, the per-bar ones as placeholders: copying this dict
+# gives each vector's fields dict its final size up front (no resizing while filling it).
+_STREAM_FIELDS: Final[dict[str, Any]] = dict.fromkeys(
+    ("event_ts", "symbol", "timeframe", "seq", "source", "signal_quality_flag",
+     "staleness_ms", *FEATURE_FIELDS))
+
+
+def _common_fields(event_ts: datetime, timeframe: str, source: str) -> dict[str, Any]:
+    """The fields every vector of one timestamp shares, over placeholders for the rest."""
+    return {**_STREAM_FIELDS, "event_ts": event_ts, "timeframe": timeframe, "source": source,
+            "staleness_ms": 0}
+
+
+def _trusted_vectors(common: dict[str, Any], symbols: Iterable[str],
+                     rows: Iterable[list[float]], metas: Iterable[Sequence[int]]
+                     ) -> list[FeatureVector]:
+    """Streamed bars' FeatureVectors: per bar a symbol, the kernel's FEATURE_FIELDS values
+    and its (quality code, NaN mask, seq); the NaN values (not warm) become None.
+
+    Every input was validated by the streaming caller (or its constructor) and the kernel
+    computed the rest, so the vectors are built without re-validating them (5 µs a bar
+    otherwise).
+    """
+    build, quality_of, none_fields = _TRUSTED_VECTOR.build, _QUALITY, _none_fields
+    vectors = []
+    for symbol, values, (quality, nan_mask, seq) in zip(symbols, rows, metas, strict=True):
+        fields = common.copy()
+        fields["symbol"] = symbol
+        fields["seq"] = seq
+        fields["signal_quality_flag"] = quality_of[quality]
+        # values has N_FIELDS entries by construction; strict=True would cost 0.2 µs a bar.
+        fields.update(zip(FEATURE_FIELDS, values, strict=False))
+        fields.update(none_fields(nan_mask))
+        vectors.append(build(fields))
+    return vectors
 
 
 @functools.lru_cache(maxsize=1024)  # a handful of masks occur: warm-up steps, quotes or not

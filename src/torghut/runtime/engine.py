@@ -32,7 +32,7 @@ from torghut.contracts.orders import (
     RiskCode,
 )
 from torghut.contracts.simulation import CostModel, ExecutionModel
-from torghut.data.features import StreamingFeatureMapper
+from torghut.data.features import StreamingFeatureBook
 from torghut.risk.allocator import Allocator
 from torghut.risk.chain import RiskChain
 from torghut.risk.kill_switch import (
@@ -129,9 +129,8 @@ class Engine:
             options.conflict_policy)
         self.monitor = TriggerMonitor(config.firm_limits, config.kill_switch, capital=capital,
                                       session_tz=options.session_tz, clock=self._now)
-        self.mappers = {s: StreamingFeatureMapper(s, feed.timeframe, source=feed.source,
-                                                  session_tz=options.session_tz)
-                        for s in feed.symbols}
+        self.features = StreamingFeatureBook(feed.symbols, feed.timeframe, source=feed.source,
+                                             session_tz=options.session_tz)
         self.records = RecordBuffer(options.session_id, options.operator)
         self.tracks = {sid: StrategyTrack(sid, ref, self.allocator.budget(sid))
                        for sid, ref in self.promoted.items()}
@@ -315,11 +314,11 @@ class Engine:
     def _decide(self, step: Step) -> None:
         agg, stats, telemetry, on_vector = (self.aggregator, self.stats, self.telemetry,
                                             self.strategies.on_vector)
-        mappers, universes, tracks = self.mappers, self.universes, self.tracks
-        for bar in step.bars:
+        universes, tracks = self.universes, self.tracks
+        # One compiled call for the whole step's features (its bars share step.ts_ns).
+        vectors = self.features.update_step(step.ts_ns, step.bars)
+        for bar, fv in zip(step.bars, vectors, strict=True):
             symbol = bar.symbol
-            fv = mappers[symbol].update(bar.ts_ns, bar.open, bar.high, bar.low, bar.close,
-                                        bar.volume, bar.bid, bar.ask, bar.spread)
             stats.events += 1
             if telemetry is not None:
                 telemetry.feed_bar(symbol, bar.ts, bar.ts)
