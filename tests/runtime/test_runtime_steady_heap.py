@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from datetime import datetime
 
 import pytest
@@ -67,21 +68,47 @@ def test_idle_collects_cyclic_garbage_when_due_and_not_before() -> None:
     assert found and found[0] >= 2 * SESSION_GC_THRESHOLDS[0]
 
 
-def test_idle_follows_the_generational_schedule() -> None:
-    heap = SessionHeap((1, 2, 2))
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        gc.collect()  # counts back to zero
-        seen, alive = [], []
+class _Node:
+    other: object
+
+
+def test_idle_tenures_survivors_and_sweeps_on_schedule() -> None:
+    with steady_heap():
+        heap = SessionHeap(young_limit=1, sweep_every=3)
+        seen, kept = [], []
         for _ in range(4):
-            alive.append([[] for _ in range(10)])  # kept: the young count is net of frees
+            kept.append([_Node() for _ in range(10)])  # survivors (the young count is net of frees)
+            frozen = gc.get_freeze_count()
             seen.append(heap.idle())
-        # every 2nd collection also takes the middle generation, every 2nd of those is full
-        assert seen == [0, 1, 0, 2]
-    finally:
-        if was:
-            gc.enable()
+            if seen[-1] == 0:
+                assert gc.get_freeze_count() >= frozen + 11  # the survivors were tenured
+            # nothing left for a later collection to rescan: every survivor is frozen
+            assert not gc.get_objects(1) and not gc.get_objects(2)
+        assert seen == [0, 0, 2, 0]  # every 3rd due collection is a sweep
+
+
+def test_a_cycle_that_dies_after_tenuring_waits_for_the_sweep() -> None:
+    with steady_heap():
+        heap = SessionHeap(young_limit=1, sweep_every=3)
+        a, b = _Node(), _Node()
+        a.other, b.other = b, a
+        probe = weakref.ref(a)
+        assert heap.idle() == 0  # a and b are alive: tenured
+        del a, b  # now cyclic garbage among tenured objects
+        gc.collect()  # even a full collection skips frozen objects
+        assert probe() is not None
+        kept = [_Node()]  # a fresh allocation (lists may come from a free list)
+        assert heap.idle() == 0 and probe() is not None
+        kept.append(_Node())
+        assert heap.idle() == 2  # the sweep
+        assert probe() is None
+
+
+def test_heap_settings_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        SessionHeap(young_limit=0)
+    with pytest.raises(ValueError):
+        SessionHeap(sweep_every=0)
 
 
 def test_cyclic_garbage_made_during_a_session_is_still_collected() -> None:
