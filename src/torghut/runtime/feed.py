@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
@@ -22,9 +22,13 @@ from torghut.errors import TorghutError
 from torghut.workspace import Workspace
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
-    """One OHLCV bar (and the quote at its close when the data has one)."""
+class Bar(NamedTuple):
+    """One OHLCV bar (and the quote at its close when the data has one).
+
+    A named tuple, not a frozen dataclass: a replay builds one per bar event, and a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__`` (1.2 µs a bar
+    against 0.2 µs for ``Bar._make``).
+    """
 
     symbol: str
     ts_ns: int
@@ -156,5 +160,6 @@ _BAR_FIELDS = ("symbol", "ts", "open", "high", "low", "close", "volume", "bid", 
 def _bars(c: dict[str, np.ndarray], a: int, b: int) -> tuple[Bar, ...]:
     """Rows ``a:b`` as bars, each column slice converted by ``tolist`` at once (indexing
     numpy scalars one by one cost ~1 µs per bar on the replay's hot path)."""
-    rows = zip(*(c[name][a:b].tolist() for name in _BAR_FIELDS), strict=True)
-    return tuple(Bar(str(row[0]), *row[1:]) for row in rows)
+    # the symbol column holds Python str already (``_columns``), so rows go in as they are
+    return tuple(map(Bar._make, zip(*(c[name][a:b].tolist() for name in _BAR_FIELDS),
+                                    strict=True)))
