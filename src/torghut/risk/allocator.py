@@ -24,8 +24,9 @@ Requests are validated until they are known valid by construction: the first req
 (strategy, symbol) is validated, which proves every field constant for the pair (ids, ref,
 operator, symbol, venue, the client order id's characters); a later one differs only in its
 sequence number (digits), side, quantity, reference mid and times, and is built unvalidated
-(:class:`~torghut.contracts.trusted.Trusted`, ~1 µs against ~5 µs; ~4 requests a step) when
-:func:`_plain_numbers` holds for those, else validated as before.
+(a :class:`~torghut.contracts.trusted.Stencil` copy with the pair's constant fields already
+filled in, ~0.6 µs against ~5 µs validated; ~4 requests a step) when :func:`_plain_numbers`
+holds for those, else validated as before.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from torghut.contracts.orders import OrderRequest, OrderType, Side
 from torghut.contracts.runtime_config import RuntimeConfig, StrategyLimits
@@ -44,7 +45,12 @@ from torghut.errors import TorghutError
 
 SESSION_PATTERN_MAX = 40
 _EPS = 1e-9
-_REQUEST = Trusted(OrderRequest)
+#: Every request sets exactly these fields (the others keep their defaults).
+_STENCIL = Trusted(OrderRequest).stencil((
+    "client_order_id", "strategy_id", "strategy_type", "version", "operator", "symbol",
+    "side", "qty", "order_type", "venue", "decision_ts", "reference_mid", "reference_ts",
+    "reduces_exposure"))
+_BUY, _SELL = Side.BUY, Side.SELL
 
 
 class AllocationCode(StrEnum):
@@ -79,6 +85,11 @@ class Allocation(NamedTuple):
 
 
 _BY_STRATEGY_SYMBOL = attrgetter("strategy_id", "symbol")
+# Module constants: an enum member read through its class costs ~0.1 µs on Python 3.11, and
+# these are read for every target.
+_ZERO_DELTA = AllocationCode.ZERO_DELTA
+_ORDERED = AllocationCode.ORDERED
+_CLIPPED_ORDER_VALUE = AllocationCode.CLIPPED_ORDER_VALUE
 
 
 class _Target(NamedTuple):
@@ -126,9 +137,13 @@ class Allocator:
         self._refs = {sid: _split_ref(sid, ref) for sid, ref in promoted.items()
                       if sid in config.limits}
         self._limits: dict[str, StrategyLimits] = {sid: config.limits[sid] for sid in self._refs}
+        # per strategy: its instruments as a set (a target's membership test) and how many
+        # it declares (its budget's split)
+        self._universe = {sid: (frozenset(lim.instruments), len(lim.instruments))
+                          for sid, lim in self._limits.items()}
         self.weights = _weights(sorted(self._refs), weights)
         self._seq = seq_start
-        self._proven: set[tuple[str, str]] = set()  # pairs with one validated request
+        self._proven: dict[tuple[str, str], _Proven] = {}  # pairs with a validated request
 
     @property
     def seq(self) -> int:
@@ -153,18 +168,20 @@ class Allocator:
         out: list[Allocation] = []
         sized: list[_Target] = []
         for sid in sorted(targets):
-            for symbol in sorted(targets[sid]):
-                done = self._size(sid, symbol, targets[sid][symbol], prices, regime, capacity)
+            by_symbol = targets[sid]
+            for symbol in sorted(by_symbol):
+                done = self._size(sid, symbol, by_symbol[symbol], prices, regime, capacity)
                 if isinstance(done, Allocation):
                     out.append(done)
                 else:
                     sized.append(done)
+        reference_ts = reference_ts or now
         for target in self._concentrate(sized):
             price = prices[target.symbol]
             mid = references.get(target.symbol, price) if references else price
             out.append(self._order(target, price,
                                    positions.get((target.strategy_id, target.symbol), 0.0),
-                                   now, reference_ts or now, mid))
+                                   now, reference_ts, mid))
         out.sort(key=_BY_STRATEGY_SYMBOL)
         return out
 
@@ -179,14 +196,15 @@ class Allocator:
         if not (isinstance(exposure, int | float) and -1.0 <= exposure <= 1.0):
             return Allocation(sid, symbol, AllocationCode.INVALID_TARGET, exposure,
                               message="target exposure must be in [-1, 1]")
-        if symbol not in limits.instruments:
+        instruments, n_instruments = self._universe[sid]
+        if symbol not in instruments:
             return Allocation(sid, symbol, AllocationCode.OUTSIDE_UNIVERSE, exposure,
                               message=f"{symbol} is not among {sid}'s instruments")
         price = prices.get(symbol)
         if price is None or not (math.isfinite(price) and price > 0):
             return Allocation(sid, symbol, AllocationCode.NO_PRICE, exposure,
                               message=f"no usable price for {symbol}")
-        per_symbol = self.budget(sid) / len(limits.instruments)
+        per_symbol = self.capital * self.weights.get(sid, 0.0) / n_instruments  # budget()
         notional = (exposure * per_symbol * _multiplier(regime, sid, "regime")
                     * _multiplier(capacity, symbol, "capacity"))
         clipped: tuple[AllocationCode, ...] = ()
@@ -214,22 +232,24 @@ class Allocator:
     def _order(self, t: _Target, price: float, current: float, now: datetime,
                reference_ts: datetime, mid: float) -> Allocation:
         """Step 4: quantities, the order-value cap, the split at zero."""
-        target_qty = _toward_zero(t.notional / price, self.lot)
-        code, clipped, orders, message = AllocationCode.ZERO_DELTA, t.clipped_by, (), ""
+        lot = self.lot
+        target_qty = _toward_zero(t.notional / price, lot)
+        code, clipped, message = _ZERO_DELTA, t.clipped_by, ""
+        orders: tuple[OrderRequest, ...] = ()
         if abs(target_qty - current) > _EPS:
-            delta = _toward_zero(target_qty - current, self.lot)
-            max_qty = _toward_zero(self._limits[t.strategy_id].max_order_value / price, self.lot)
+            delta = _toward_zero(target_qty - current, lot)
+            max_qty = _toward_zero(self._limits[t.strategy_id].max_order_value / price, lot)
             if abs(delta) > max_qty:
                 delta = math.copysign(max_qty, delta)
-                clipped = (*clipped, AllocationCode.CLIPPED_ORDER_VALUE)
+                clipped = (*clipped, _CLIPPED_ORDER_VALUE)
             if abs(delta) < self.min_qty or delta == 0.0:
                 code = AllocationCode.BELOW_MIN_QTY
                 message = (f"delta {target_qty - current:g} rounds below the minimum "
                            f"{self.min_qty:g}")
             else:
-                code = clipped[-1] if clipped else AllocationCode.ORDERED
-                orders = tuple(self._request(t, side_qty, reduces, mid, now, reference_ts)
-                               for side_qty, reduces in self._legs(current, delta))
+                code = clipped[-1] if clipped else _ORDERED
+                orders = tuple([self._request(t, side_qty, reduces, mid, now, reference_ts)
+                                for side_qty, reduces in self._legs(current, delta)])
         return Allocation(t.strategy_id, t.symbol, code, t.exposure, t.notional, target_qty,
                           current, clipped, orders, message)
 
@@ -248,33 +268,52 @@ class Allocator:
 
     def _request(self, t: _Target, qty: float, reduces: bool, mid: float, now: datetime,
                  reference_ts: datetime) -> OrderRequest:
-        strategy_type, version = self._refs[t.strategy_id]
         seq, self._seq = self._seq, self._seq + 1
-        coid = f"{self.session_id}:{t.strategy_id}:{seq}:{t.symbol.replace('/', '_')}"[:128]
-        values = {"client_order_id": coid, "strategy_id": t.strategy_id,
-                  "strategy_type": strategy_type, "version": version,
-                  "operator": self.operator, "symbol": t.symbol,
-                  "side": Side.BUY if qty > 0 else Side.SELL, "qty": abs(qty),
-                  "order_type": OrderType.MARKET,
-                  "venue": self._limits[t.strategy_id].venues[0], "decision_ts": now,
-                  "reference_mid": mid, "reference_ts": reference_ts,
-                  "reduces_exposure": reduces}
+        side, qty = _BUY if qty > 0 else _SELL, abs(qty)
         pair = (t.strategy_id, t.symbol)
-        if pair in self._proven and _plain_numbers(values):
-            return _REQUEST.build(values)
-        request = OrderRequest(**values)
-        self._proven.add(pair)
+        proven = self._proven.get(pair)
+        if proven is not None and _plain_numbers(qty, mid, now, reference_ts):
+            # The pair's constant fields come filled in (copy + 7 stores, no merge with the
+            # defaults): ~0.9 µs a request less than building the 14-key dict and
+            # Trusted.build (1500 captured steps).
+            fields = proven.fields.copy()
+            fields["client_order_id"] = f"{proven.coid_head}{seq}{proven.coid_tail}"[:128]
+            fields["side"] = side
+            fields["qty"] = qty
+            fields["decision_ts"] = now
+            fields["reference_mid"] = mid
+            fields["reference_ts"] = reference_ts
+            fields["reduces_exposure"] = reduces
+            return _STENCIL.build(fields)
+        strategy_type, version = self._refs[t.strategy_id]
+        head = f"{self.session_id}:{t.strategy_id}:"
+        tail = f":{t.symbol.replace('/', '_')}"
+        constant = {"strategy_id": t.strategy_id, "strategy_type": strategy_type,
+                    "version": version, "operator": self.operator, "symbol": t.symbol,
+                    "order_type": OrderType.MARKET,
+                    "venue": self._limits[t.strategy_id].venues[0]}
+        request = OrderRequest(client_order_id=f"{head}{seq}{tail}"[:128], side=side, qty=qty,
+                               decision_ts=now, reference_mid=mid, reference_ts=reference_ts,
+                               reduces_exposure=reduces, **constant)
+        self._proven[pair] = _Proven(head, tail, {**_STENCIL.template, **constant})
         return request
 
 
-def _plain_numbers(values: Mapping[str, object]) -> bool:
+class _Proven(NamedTuple):
+    """A (strategy, symbol) whose first request validated: what every later one repeats."""
+
+    coid_head: str  # "<session>:<strategy>:", the sequence number follows
+    coid_tail: str  # ":<symbol>"
+    fields: dict[str, Any]  # _STENCIL.template with the pair's constant fields filled in
+
+
+def _plain_numbers(qty: object, mid: object, decision_ts: object, reference_ts: object
+                   ) -> bool:
     """The request's per-order values are what validation would keep unchanged: a positive
     finite float quantity and reference mid (the mid comes from the caller), datetimes."""
-    qty, mid = values["qty"], values["reference_mid"]
     return (type(qty) is float and 0.0 < qty < math.inf
             and type(mid) is float and 0.0 < mid < math.inf
-            and isinstance(values["decision_ts"], datetime)
-            and isinstance(values["reference_ts"], datetime))
+            and isinstance(decision_ts, datetime) and isinstance(reference_ts, datetime))
 
 
 def _check_session(session_id: str) -> None:
