@@ -41,7 +41,7 @@ from torghut.contracts.trusted import Trusted
 from torghut.errors import TorghutError
 from torghut.risk.exposure import EPS, Exposure, ExposureBook
 from torghut.risk.overrides import OverrideBook, OverrideGrant
-from torghut.risk.throttle import SlidingWindow
+from torghut.risk.throttle import SlidingCount, SlidingWindow
 from torghut.risk.tokens import OrderToken, TokenIssuer
 
 #: SEC-4's order identity: strategy, symbol, side, qty, limit, stop, reduces-exposure.
@@ -159,9 +159,9 @@ class _Lane:
         self.promoted: tuple[str, str] | None = None  # (strategy type, version) promoted
         # RTS-8: orders sent on UTC day number ``day`` (``t // DAY``, a whole float)
         self.day, self.orders_today = -1.0, 0
-        self.messages = SlidingWindow(1.0)  # RTS-15a
+        self.messages = SlidingCount(1.0)  # RTS-15a
         self.notional = SlidingWindow(notional_window)  # SEC-3
-        self.cycles = SlidingWindow(cycles_window)  # RTS-15b
+        self.cycles = SlidingCount(cycles_window)  # RTS-15b
 
     def sent(self, t: float, notional: float) -> None:
         """Count one accepted order: toward the day's orders, the message rate and the
@@ -221,6 +221,12 @@ class _Ctx:
 
 _ACCEPTED = _Block(RiskCode.ACCEPTED, "", "")
 _TRUSTED_DECISION = Trusted(RiskDecision)
+# The fields every decision sets; a control's objection (a reject or a clip) sets five more.
+_ACCEPT_KEYS = ("client_order_id", "strategy_id", "symbol", "action", "code", "requested_qty",
+                "approved_qty", "at")
+_ACCEPT_DECISION = _TRUSTED_DECISION.stencil(_ACCEPT_KEYS)
+_CONTROL_DECISION = _TRUSTED_DECISION.stencil(
+    (*_ACCEPT_KEYS, "control", "limit_id", "message", "observed", "threshold"))
 _ACTIONS = {RiskCode.ACCEPTED: RiskAction.ACCEPT, RiskCode.CLIPPED_POSITION: RiskAction.CLIP}
 _REJECT = RiskAction.REJECT
 
@@ -252,7 +258,7 @@ class RiskChain:
         self._max_order_qty = s.max_order_qty
         self._strategy_rate = s.strategy_messages_per_second
         self._symbol_limits = dict(s.symbol_limits)
-        self._firm_messages = SlidingWindow(1.0)
+        self._firm_messages = SlidingCount(1.0)
         self._lanes: dict[str, _Lane] = {}
         self.reconfigure(config, promoted)
 
@@ -304,18 +310,31 @@ class RiskChain:
             # The first control that objects decides: one `or` chain, in the chain's order
             # (~0.5 µs less per order than a loop over 19 bound methods). A soft control
             # hands its objection to the order's RTS-15d override itself (unless_lifted).
+            # `cond and control(r, c)`: a control that can only object when `cond` holds
+            # (its own first test, repeated) is not called otherwise, ~0.05 µs a call saved
+            # on the common path; the control still makes the full check when called.
+            rules = c.rules
             block = (
                 self._fia1_kill(r, c) or self._sec7_promoted(r, c)
-                or self._sec6_restricted(r, c) or self._rts8_declared(r, c)
-                or self._rts15b_disabled(r, c) or self._rts15d_override(r, c)
-                or self._sec4_client_order_id(r, c) or self._rts15c_universe(r, c)
-                or self._rts8_venue(r, c) or self._sec5_entry(r, c) or self._sec2_collar(r, c)
+                or (r.symbol in self._restricted and self._sec6_restricted(r, c))
+                or (rules is None and self._rts8_declared(r, c))
+                or (r.strategy_id in self._disabled and self._rts15b_disabled(r, c))
+                or (r.override_id is not None and self._rts15d_override(r, c))
+                or (r.client_order_id in self._seen_ids and self._sec4_client_order_id(r, c))
+                or (r.symbol not in rules.instruments  # type: ignore[union-attr]
+                    and self._rts15c_universe(r, c))  # rules: RTS-8 above stops None
+                or (r.venue not in rules.venues  # type: ignore[union-attr]
+                    and self._rts8_venue(r, c))
+                or self._sec5_entry(r, c) or self._sec2_collar(r, c)
                 or self._sec3_order_size(r, c) or self._sec4_identical(r, c)
                 or self._rts8_orders_per_day(r, c) or self._rts15a_message_rate(r, c)
-                or self._sec3_notional_rate(r, c) or self._sec1_open_orders(r, c)
-                or self._sec1_credit(r, c) or self._rts15b_reentry(r, c)
+                or self._sec3_notional_rate(r, c)
+                or (self._exposure.working >= self._firm_open_orders
+                    and self._sec1_open_orders(r, c))
+                or self._sec1_credit(r, c)
+                or (c.book.filled_since_entry and self._rts15b_reentry(r, c))
             )
-            if block is not None:
+            if block:  # a _Block; None or False (a skipped control) when nothing objected
                 return Verdict(self._decision(r, now, block, 0.0), r)
             return self._commit(r, c)
         except Exception as exc:  # control: fail closed — any fault in a control rejects
@@ -340,22 +359,32 @@ class RiskChain:
     @staticmethod
     def _decision(request: OrderRequest, now: datetime, block: _Block,
                   approved: float) -> RiskDecision:
-        # Built unvalidated (Trusted, ~1 µs against ~3 µs validated): every value comes
+        # Built unvalidated (a Stencil, ~0.8 µs against ~3 µs validated): every value comes
         # from the validated request, the caller's aware clock or the chain's own floats
         # (``float()`` keeps an int from reaching the record as an int). A plain accept
         # leaves the control's fields at their defaults (None, "", None, None, None).
         code = block.code
-        values = {"client_order_id": request.client_order_id,
-                  "strategy_id": request.strategy_id, "symbol": request.symbol,
-                  "action": _ACTIONS.get(code, _REJECT), "code": code,
-                  "requested_qty": request.qty, "approved_qty": float(approved), "at": now}
         if block.control:
+            stencil = _CONTROL_DECISION
+            fields = stencil.template.copy()
             observed, threshold = block.observed, block.threshold
-            values |= {"control": block.control, "limit_id": block.limit_id,
-                       "message": block.message,
-                       "observed": None if observed is None else float(observed),
-                       "threshold": None if threshold is None else float(threshold)}
-        return _TRUSTED_DECISION.build(values)
+            fields["control"] = block.control
+            fields["limit_id"] = block.limit_id
+            fields["message"] = block.message
+            fields["observed"] = None if observed is None else float(observed)
+            fields["threshold"] = None if threshold is None else float(threshold)
+        else:
+            stencil = _ACCEPT_DECISION
+            fields = stencil.template.copy()
+        fields["client_order_id"] = request.client_order_id
+        fields["strategy_id"] = request.strategy_id
+        fields["symbol"] = request.symbol
+        fields["action"] = _ACTIONS.get(code, _REJECT)
+        fields["code"] = code
+        fields["requested_qty"] = request.qty
+        fields["approved_qty"] = float(approved)
+        fields["at"] = now
+        return stencil.build(fields)
 
     # ----------------------------------------------------------------- controls
 
@@ -531,7 +560,7 @@ class RiskChain:
         firm = self._firm_messages.total(c.t)
         if firm + 1 > self._firm_rate:
             return _Block(RiskCode.RATE_LIMIT, "RTS-15a", "firm message rate",
-                          limit_id="firm.max_messages_per_second", observed=firm + 1,
+                          limit_id="firm.max_messages_per_second", observed=firm + 1.0,
                           threshold=self._firm_rate)
         own = c.lane.messages.total(c.t)
         limit = self._strategy_rate
@@ -540,7 +569,7 @@ class RiskChain:
         rules = c.rules
         assert rules is not None
         return _Block(RiskCode.RATE_LIMIT, "RTS-15a", "strategy message rate",
-                      limit_id=rules.id("max_messages_per_second"), observed=own + 1,
+                      limit_id=rules.id("max_messages_per_second"), observed=own + 1.0,
                       threshold=limit)
 
     def _sec3_notional_rate(self, r: OrderRequest, c: _Ctx) -> _Block | None:
@@ -617,7 +646,7 @@ class RiskChain:
         if not c.book.filled_since_entry:
             return None
         window = c.lane.cycles
-        cycles = window.total(c.t) + 1
+        cycles = window.total(c.t) + 1.0
         if cycles <= self._max_cycles:
             return None
         reason = (f"{cycles:g} fill-and-re-entry cycles within "
