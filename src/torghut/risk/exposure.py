@@ -99,13 +99,15 @@ class ExposureBook:
              price: float) -> None:
         """Move ``qty`` from open to the position (a fill of an unknown or closed order
         still moves the position: the venue's word on what traded wins)."""
-        book = self._book(key)
+        book = self._books.get(key) or self._book(key)  # the common case without a call
         book.position += sign * qty
         book.mark = price
         book.filled_since_entry = True
         order = self._orders.get(client_order_id)
         if order is not None:
-            self._release(order, book, min(qty, order.remaining))
+            remaining = order.remaining
+            # min() without the builtin call (the same value, NaN and ties included)
+            self._release(order, book, remaining if remaining < qty else qty)
             if order.remaining <= EPS:
                 self._drop(client_order_id, order, book)
         self._remark(key, book)
@@ -127,10 +129,13 @@ class ExposureBook:
 
     def _release(self, order: OpenOrder, book: Exposure, qty: float) -> None:
         order.remaining -= qty
+        # max(left, 0.0) without the builtin call (the same value, NaN and -0.0 included)
         if order.sign > 0:
-            book.open_buy = max(book.open_buy - qty, 0.0)
+            left = book.open_buy - qty
+            book.open_buy = 0.0 if left < 0.0 else left
         else:
-            book.open_sell = max(book.open_sell - qty, 0.0)
+            left = book.open_sell - qty
+            book.open_sell = 0.0 if left < 0.0 else left
 
     def _drop(self, client_order_id: str, order: OpenOrder, book: Exposure) -> None:
         if order.remaining > 0.0:  # float dust

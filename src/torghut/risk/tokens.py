@@ -55,12 +55,15 @@ def canonical_fields(r: OrderRequest, approved_qty: float) -> bytes:
     joined by US (0x1f; the side and order type are string enums: their values). The other
     fields' patterns cannot contain 0x1f, and the header fixes where each free-form field
     ends, so two different requests never share a message."""
-    o, s, v, x = r.operator, r.symbol, r.venue, r.override_id or ""
-    lp, sp = r.limit_price, r.stop_price
+    # The fields read from the model's instance dict (where pydantic keeps them): a key
+    # lookup each instead of an attribute lookup through the model's class, ~0.1 µs a token.
+    d = r.__dict__
+    o, s, v, x = d["operator"], d["symbol"], d["venue"], d["override_id"] or ""
+    lp, sp = d["limit_price"], d["stop_price"]
     head = _HEAD.pack(approved_qty, -1.0 if lp is None else lp, -1.0 if sp is None else sp,
                       len(o), len(s), len(v), len(x))
-    return head + "\x1f".join((r.client_order_id, r.strategy_id, r.strategy_type, r.version,
-                               o, s, r.side, r.order_type, v, x)).encode()
+    return head + "\x1f".join((d["client_order_id"], d["strategy_id"], d["strategy_type"],
+                               d["version"], o, s, d["side"], d["order_type"], v, x)).encode()
 
 
 class TokenIssuer:
