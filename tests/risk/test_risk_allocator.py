@@ -146,6 +146,19 @@ def test_inputs_that_cannot_be_sized_are_coded_not_raised() -> None:
     assert all(not a.orders and a.message for a in out)
 
 
+def test_allocations_come_in_strategy_symbol_order_with_or_without_unsized_targets() -> None:
+    targets = {"tsmom": {"CCC": 0.5, "AAA": -0.5}, "meanrev": {"BBB": 0.2, "AAA": 0.1}}
+    sized = _alloc().allocate(targets, prices=PRICES, positions={}, now=NOW)
+    assert [(a.strategy_id, a.symbol) for a in sized] == [
+        ("meanrev", "AAA"), ("meanrev", "BBB"), ("tsmom", "AAA"), ("tsmom", "CCC")]
+    mixed = _alloc().allocate({**targets, "tsmom": {"CCC": 0.5, "AAA": 2.0, "ZZZ": 0.1}},
+                              prices=PRICES, positions={}, now=NOW)
+    assert [(a.strategy_id, a.symbol, a.code) for a in mixed] == [
+        ("meanrev", "AAA", AllocationCode.ORDERED), ("meanrev", "BBB", AllocationCode.ORDERED),
+        ("tsmom", "AAA", AllocationCode.INVALID_TARGET), ("tsmom", "CCC", AllocationCode.ORDERED),
+        ("tsmom", "ZZZ", AllocationCode.OUTSIDE_UNIVERSE)]
+
+
 def test_client_order_ids_are_deterministic_unique_and_valid() -> None:
     cfg = config({"tsmom": limits(instruments=("AAA", "BTC/USD"), **BIG)})
     targets = {"tsmom": {"AAA": 0.3, "BTC/USD": -0.2}}

@@ -87,6 +87,7 @@ class Allocation(NamedTuple):
 _BY_STRATEGY_SYMBOL = attrgetter("strategy_id", "symbol")
 # Module constants: an enum member read through its class costs ~0.1 µs on Python 3.11, and
 # these are read for every target.
+_NUMBER = (int, float)  # a tuple: `int | float` would build a union object per call
 _ZERO_DELTA = AllocationCode.ZERO_DELTA
 _ORDERED = AllocationCode.ORDERED
 _CLIPPED_ORDER_VALUE = AllocationCode.CLIPPED_ORDER_VALUE
@@ -176,13 +177,17 @@ class Allocator:
                 else:
                     sized.append(done)
         reference_ts = reference_ts or now
+        # Targets come in (strategy, symbol) order: only a mix with the unsized ones needs
+        # the sort below (~0.5 µs a call saved in the common case of none).
+        mixed = bool(out)
         for target in self._concentrate(sized):
             price = prices[target.symbol]
             mid = references.get(target.symbol, price) if references else price
             out.append(self._order(target, price,
                                    positions.get((target.strategy_id, target.symbol), 0.0),
                                    now, reference_ts, mid))
-        out.sort(key=_BY_STRATEGY_SYMBOL)
+        if mixed:
+            out.sort(key=_BY_STRATEGY_SYMBOL)
         return out
 
     def _size(self, sid: str, symbol: str, exposure: float, prices: Mapping[str, float],
@@ -193,7 +198,7 @@ class Allocator:
         if limits is None:
             return Allocation(sid, symbol, AllocationCode.NOT_ENABLED, exposure,
                               message=f"{sid} is not promoted with declared limits")
-        if not (isinstance(exposure, int | float) and -1.0 <= exposure <= 1.0):
+        if not (isinstance(exposure, _NUMBER) and -1.0 <= exposure <= 1.0):
             return Allocation(sid, symbol, AllocationCode.INVALID_TARGET, exposure,
                               message="target exposure must be in [-1, 1]")
         instruments, n_instruments = self._universe[sid]
