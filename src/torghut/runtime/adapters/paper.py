@@ -66,11 +66,20 @@ _KINDS = {OrderType.MARKET: k.MARKET, OrderType.LIMIT: k.LIMIT, OrderType.STOP: 
 # ~0.1 µs and on_bar asks every open order's status up to three times a bar): membership in
 # OPEN_STATUSES, and the side's sign as the float the kernel takes.
 _SIGN = {side: float(side.sign) for side in Side}
+_OK, _FILL_KIND = AdapterCode.OK, AdapterEventKind.FILL  # enum members read once
 # What the adapter computes itself from validated requests and bars is built unvalidated
 # (~1 µs against ~3 µs, ~30 k per 1500 benchmark steps); replaces and refusals, whose
 # numbers or text come from the caller, are still validated.
 _ORDER, _FILL, _EVENT = Trusted(Order), Trusted(Fill), Trusted(AdapterEvent)
 _ACK = Trusted(AdapterAck)
+# Each build below always sets the same fields: a Stencil (template copy + stores) instead of
+# Trusted.build's merge with the defaults, ~0.35 µs less a contract (five a filled order).
+_ORDER_STENCIL = _ORDER.stencil(("order_id", "request", "status", "qty", "filled_qty",
+                                 "avg_price", "reason", "submitted_at", "updated_at"))
+_FILL_STENCIL = _FILL.stencil(name for name in Fill.model_fields if name != "schema_version")
+_FILL_EVENT = _EVENT.stencil(("kind", "ts", "order", "fill"))
+_UPDATE_EVENT = _EVENT.stencil(("kind", "ts", "order", "message"))
+_OK_ACK = _ACK.stencil(("code", "order"))
 
 
 @dataclass(slots=True)
@@ -96,11 +105,17 @@ class _Book:
     fills: int = 0
 
     def snapshot(self) -> Order:
-        avg = self.notional / self.filled if self.filled > 0 else None
-        return _ORDER.build({
-            "order_id": self.order_id, "request": self.request, "status": self.status,
-            "qty": self.qty, "filled_qty": self.filled, "avg_price": avg, "reason": self.reason,
-            "submitted_at": self.submitted_at, "updated_at": self.updated_at})
+        fields = _ORDER_STENCIL.template.copy()
+        fields["order_id"] = self.order_id
+        fields["request"] = self.request
+        fields["status"] = self.status
+        fields["qty"] = self.qty
+        fields["filled_qty"] = self.filled
+        fields["avg_price"] = self.notional / self.filled if self.filled > 0 else None
+        fields["reason"] = self.reason
+        fields["submitted_at"] = self.submitted_at
+        fields["updated_at"] = self.updated_at
+        return _ORDER_STENCIL.build(fields)
 
 
 class PaperAdapter:
@@ -305,17 +320,30 @@ class PaperAdapter:
         else:
             book.status = OrderStatus.PARTIALLY_FILLED
             book.updated_at = self._stamp()
-        fill = _FILL.build({
-            "fill_id": f"{book.order_id}-f{book.fills}", "order_id": book.order_id,
-            "client_order_id": request.client_order_id, "strategy_id": request.strategy_id,
-            "symbol": request.symbol, "side": request.side, "qty": qty, "price": price,
-            "ts": self._stamp(),
-            "arrival_mid": None if math.isnan(book.arrival) else book.arrival,
-            "commission": fee, "spread_cost": spread, "impact_cost": impact,
-            "penalty": penalty, "hypothetical": self.hypothetical})
+        fields = _FILL_STENCIL.template.copy()
+        fields["fill_id"] = f"{book.order_id}-f{book.fills}"
+        fields["order_id"] = book.order_id
+        fields["client_order_id"] = request.client_order_id
+        fields["strategy_id"] = request.strategy_id
+        fields["symbol"] = request.symbol
+        fields["side"] = request.side
+        fields["qty"] = qty
+        fields["price"] = price
+        fields["ts"] = ts = self._stamp()
+        fields["arrival_mid"] = None if math.isnan(book.arrival) else book.arrival
+        fields["commission"] = fee
+        fields["spread_cost"] = spread
+        fields["impact_cost"] = impact
+        fields["penalty"] = penalty
+        fields["hypothetical"] = self.hypothetical
+        fill = _FILL_STENCIL.build(fields)
         self._fills.append(fill)
-        events.append(_EVENT.build({"kind": AdapterEventKind.FILL, "ts": fill.ts,
-                                    "order": book.snapshot(), "fill": fill}))
+        event = _FILL_EVENT.template.copy()
+        event["kind"] = _FILL_KIND
+        event["ts"] = ts
+        event["order"] = book.snapshot()
+        event["fill"] = fill
+        events.append(_FILL_EVENT.build(event))
 
     def _reject(self, book: _Book, reason: str, events: list[AdapterEvent]) -> None:
         self._close(book, OrderStatus.REJECTED, reason)
@@ -405,8 +433,12 @@ class PaperAdapter:
         book.updated_at = self._stamp()
 
     def _event(self, kind: AdapterEventKind, book: _Book, message: str) -> AdapterEvent:
-        return _EVENT.build({"kind": kind, "ts": book.updated_at, "order": book.snapshot(),
-                             "message": message})
+        fields = _UPDATE_EVENT.template.copy()
+        fields["kind"] = kind
+        fields["ts"] = book.updated_at
+        fields["order"] = book.snapshot()
+        fields["message"] = message
+        return _UPDATE_EVENT.build(fields)
 
     def _stamp(self, default: datetime | None = None) -> datetime:
         """Wall clock when given one, else event time (the last bar; before any bar, the
@@ -421,7 +453,10 @@ class PaperAdapter:
 
 
 def _ok(book: _Book) -> AdapterAck:
-    return _ACK.build({"code": AdapterCode.OK, "order": book.snapshot()})
+    fields = _OK_ACK.template.copy()
+    fields["code"] = _OK
+    fields["order"] = book.snapshot()
+    return _OK_ACK.build(fields)
 
 
 @njit(cache=True, error_model="numpy")
