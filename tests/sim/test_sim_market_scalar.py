@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from torghut.sim.market import (
+    SpreadModel,
     _maximum,
     arrival_mid,
     finite_scalar,
@@ -72,4 +73,20 @@ def test_quote_rules_scalar_equal_the_array_rule(rule) -> None:  # type: ignore[
         batch = rule(bid, ask, third)
     for i, (b, a, c) in enumerate(grid):
         one = rule(b, a, c)
+        assert isinstance(one, float) and _bits(one) == _bits(float(batch[i]))
+
+
+@pytest.mark.parametrize("source", ["model", "data"])
+def test_spread_model_bar_half_equals_the_array_rules(source: str) -> None:
+    """The paper adapter's one-call rule: the half spread of the bar's quoted spread."""
+    execution = get_execution_model("exec-v1").model_copy(update={"spread_source": source})
+    model = SpreadModel.of(execution)
+    quotes = [math.nan, math.inf, 99.5, 100.25]
+    grid = [(o, s, b, a, c) for o in (1.0, 101.37) for s in (math.nan, 0.0, 0.03)
+            for b in quotes for a in quotes for c in (math.nan, 0.03)]
+    open_, sigma, bid, ask, spread = (np.array(col) for col in zip(*grid, strict=True))
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN in the array rule, unused
+        batch = half_spread(open_, sigma, quoted_spread(bid, ask, spread), execution)
+    for i, (o, s, b, a, c) in enumerate(grid):
+        one = model.bar_half(o, s, b, a, c)
         assert isinstance(one, float) and _bits(one) == _bits(float(batch[i]))

@@ -125,13 +125,38 @@ def half_spread(open_: Num, sigma: Num, data_spread: Num, execution: ExecutionMo
 
 def _half_spread_scalar(open_: float, sigma: float, data_spread: float,
                         execution: ExecutionModel) -> float:
-    """:func:`half_spread` for one bar, operation for operation."""
-    modelled_bps = _maximum(execution.min_spread_bps,
-                            execution.spread_vol_k * finite_scalar(sigma) * 1e4)
-    modelled = modelled_bps / 1e4 * open_
-    if execution.spread_source == "data" and math.isfinite(data_spread):
-        return float(data_spread / 2)
-    return float(modelled / 2)
+    return SpreadModel.of(execution).half(open_, sigma, data_spread)
+
+
+@dataclass(frozen=True, slots=True)
+class SpreadModel:
+    """An execution model's spread numbers as plain values, for the scalar rules one bar at
+    a time (the paper adapter asks per fill attempt: reading three pydantic fields and
+    dispatching on the argument type each time cost ~0.4 µs of ~1.2)."""
+
+    min_spread_bps: float
+    spread_vol_k: float
+    from_data: bool  # spread_source == "data"
+
+    @classmethod
+    def of(cls, execution: ExecutionModel) -> SpreadModel:
+        return cls(execution.min_spread_bps, execution.spread_vol_k,
+                   execution.spread_source == "data")
+
+    def half(self, open_: float, sigma: float, data_spread: float) -> float:
+        """:func:`half_spread` for one bar, operation for operation (the modelled spread
+        is computed only when it is used: the same number either way)."""
+        if self.from_data and math.isfinite(data_spread):
+            return float(data_spread / 2)
+        modelled_bps = _maximum(self.min_spread_bps,
+                                self.spread_vol_k * finite_scalar(sigma) * 1e4)
+        modelled = modelled_bps / 1e4 * open_
+        return float(modelled / 2)
+
+    def bar_half(self, open_: float, sigma: float, bid: float, ask: float,
+                 spread: float) -> float:
+        """:meth:`half` of the bar's :func:`quoted_spread` (both scalar rules, one call)."""
+        return self.half(open_, sigma, float(ask - bid if _quoted(bid, ask) else spread))
 
 
 def _quoted(bid: float, ask: float) -> bool:

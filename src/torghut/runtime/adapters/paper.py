@@ -58,7 +58,7 @@ from torghut.runtime.adapters.base import (
 )
 from torghut.runtime.feed import Bar, Step
 from torghut.sim import _kernel as k
-from torghut.sim.market import TrailingVol, arrival_mid, half_spread, quoted_spread
+from torghut.sim.market import SpreadModel, TrailingVol, arrival_mid
 
 EPS = k.EPS
 _KINDS = {OrderType.MARKET: k.MARKET, OrderType.LIMIT: k.LIMIT, OrderType.STOP: k.STOP}
@@ -150,6 +150,7 @@ class PaperAdapter:
         self._now_ns = -1
         self._fills: list[Fill] = []
         self._p = _Params.of(execution, costs)
+        self._kernel = self._p.kernel  # read per fill attempt: one tuple, not 8 attributes
 
     # ------------------------------------------------------------------ calls
 
@@ -163,7 +164,7 @@ class PaperAdapter:
             code, message = problem
             return self._keys.remember(idempotency_key, AdapterAck(code=code, message=message))
         book = self._book(request, arrival=self._arrival(request),
-                          active_from=self._bars_seen - 1 + self.execution.latency_bars)
+                          active_from=self._bars_seen - 1 + self._p.latency)
         self._client_ids.add(request.client_order_id)
         return self._keys.remember(idempotency_key, _ok(book))
 
@@ -264,12 +265,14 @@ class PaperAdapter:
                                               f"order ended {book.status.value} before "
                                               f"the cancel"))
         self._open = [b for b in self._open if b.status in OPEN_STATUSES]
+        vols, last = self._vol, self._last
         for bar in step.bars:
-            vol = self._vol.get(bar.symbol)
+            symbol = bar.symbol
+            vol = vols.get(symbol)
             if vol is None:
-                vol = self._vol[bar.symbol] = TrailingVol(self.execution.vol_window)
+                vol = vols[symbol] = TrailingVol(self._p.vol_window)
             vol.update(bar.close)
-            self._last[bar.symbol] = bar
+            last[symbol] = bar
         self._bars_seen = t + 1
         return events
 
@@ -288,13 +291,13 @@ class PaperAdapter:
             self._reject(book, "PRICE_COLLAR", events)
             return
         book.tried = True
-        sigma = self._sigma(bar.symbol)
-        half = half_spread(bar.open, sigma, quoted_spread(bar.bid, bar.ask, bar.spread),
-                           self.execution)
+        vol = self._vol.get(bar.symbol)  # self._sigma, inlined (per fill attempt)
+        sigma = math.nan if vol is None else vol.value
+        open_ = bar.open
+        half = p.spread.bar_half(open_, sigma, bar.bid, bar.ask, bar.spread)
         price, qty, hs, impact, fee, penalty = _fill_terms(
-            book.kind, book.side, bar.open, bar.high, bar.low, bar.volume, book.level,
-            book.qty - book.filled, half, sigma, p.spread_on, p.participation, p.lot, p.eta,
-            p.per_share, p.bps, p.minimum, p.penalty_bps)
+            book.kind, book.side, open_, bar.high, bar.low, bar.volume, book.level,
+            book.qty - book.filled, half, sigma, *self._kernel)
         if math.isnan(price):
             self._unfilled(book, "NOT_FILLED", events)
         elif qty <= EPS:
@@ -423,10 +426,6 @@ class PaperAdapter:
             return math.nan  # no bar at the decision step: the simulator's mid is NaN too
         return float(arrival_mid(bar.bid, bar.ask, bar.close))
 
-    def _sigma(self, symbol: str) -> float:
-        vol = self._vol.get(symbol)
-        return math.nan if vol is None else vol.value
-
     def _close(self, book: _Book, status: OrderStatus, reason: str | None) -> None:
         book.status = status
         book.reason = reason
@@ -509,6 +508,15 @@ class _Params:
     bps: float
     minimum: float
     penalty_bps: float
+    latency: int
+    vol_window: int
+    spread: SpreadModel
+
+    @property
+    def kernel(self) -> tuple[bool, float, float, float, float, float, float, float]:
+        """The model arguments of :func:`_fill_terms`, in its order."""
+        return (self.spread_on, self.participation, self.lot, self.eta, self.per_share,
+                self.bps, self.minimum, self.penalty_bps)
 
     @classmethod
     def of(cls, execution: ExecutionModel, costs: CostModel) -> _Params:
@@ -520,4 +528,6 @@ class _Params:
                    lot=float(execution.lot_size), eta=float(costs.impact_eta),
                    per_share=float(costs.commission_per_share),
                    bps=float(costs.commission_bps), minimum=float(costs.commission_min),
-                   penalty_bps=float(costs.turnover_penalty_bps))
+                   penalty_bps=float(costs.turnover_penalty_bps),
+                   latency=execution.latency_bars, vol_window=execution.vol_window,
+                   spread=SpreadModel.of(execution))
