@@ -22,6 +22,7 @@ from torghut.contracts.orders import (
 )
 from torghut.contracts.simulation import CostModel, ExecutionModel
 from torghut.data.bars import canonical_bars
+from torghut.runtime.adapters import paper as paper_module
 from torghut.runtime.adapters.base import (
     CANCEL_REQUESTED,
     AdapterEventKind,
@@ -93,6 +94,17 @@ def test_standard_codes_for_bad_orders(request_kw: dict[str, Any], code: Adapter
     ack = a.submit(OrderRequest.model_validate({**base, **request_kw}), idempotency_key="k")
     assert ack.code is code and ack.order is None and ack.message
     assert a.open_orders() == []
+
+
+def test_whole_lot_quantities_are_remembered_and_the_memory_is_bounded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(paper_module, "_WHOLE_LOTS_KEPT", 2)
+    a = paper()
+    for i, qty in enumerate((10.0, 10.0, 1.5, 10.0, 20.0, 30.0, 1.5, 10.0)):
+        ack = a.submit(req(qty=qty), idempotency_key=f"k{i}")
+        assert ack.ok is qty.is_integer(), (qty, ack.message)
+        assert qty.is_integer() or "not a multiple of the lot size" in ack.message
+        assert len(a._whole_lots) <= 2
 
 
 def test_market_order_with_price_and_reused_client_id_are_invalid() -> None:

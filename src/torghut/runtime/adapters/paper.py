@@ -61,12 +61,15 @@ from torghut.sim import _kernel as k
 from torghut.sim.market import SpreadModel, TrailingVol, arrival_mid
 
 EPS = k.EPS
+_WHOLE_LOTS_KEPT = 4096  # distinct order quantities remembered as whole lots
 _KINDS = {OrderType.MARKET: k.MARKET, OrderType.LIMIT: k.LIMIT, OrderType.STOP: k.STOP}
 # Plain lookups instead of the OrderStatus.open / Side.sign properties (a property call is
 # ~0.1 µs and on_bar asks every open order's status up to three times a bar): membership in
 # OPEN_STATUSES, and the side's sign as the float the kernel takes.
 _SIGN = {side: float(side.sign) for side in Side}
-_OK, _FILL_KIND = AdapterCode.OK, AdapterEventKind.FILL  # enum members read once
+# Enum members read once (off the class: ~70 ns a read).
+_OK, _FILL_KIND = AdapterCode.OK, AdapterEventKind.FILL
+_MARKET, _LIMIT, _STOP = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP
 # What the adapter computes itself from validated requests and bars is built unvalidated
 # (~1 µs against ~3 µs, ~30 k per 1500 benchmark steps); replaces and refusals, whose
 # numbers or text come from the caller, are still validated.
@@ -95,8 +98,8 @@ class _Book:
     active_from: int  # bar index
     submitted_at: datetime
     updated_at: datetime
+    qty: float
     status: OrderStatus = OrderStatus.WORKING
-    qty: float = 0.0
     filled: float = 0.0
     notional: float = 0.0
     reason: str | None = None
@@ -151,6 +154,7 @@ class PaperAdapter:
         self._fills: list[Fill] = []
         self._p = _Params.of(execution, costs)
         self._kernel = self._p.kernel  # read per fill attempt: one tuple, not 8 attributes
+        self._whole_lots: set[float] = set()  # quantities known to be whole lots
 
     # ------------------------------------------------------------------ calls
 
@@ -366,17 +370,23 @@ class PaperAdapter:
                                                "already used")
         if self._symbols is not None and request.symbol not in self._symbols:
             return AdapterCode.VENUE_REJECT, f"symbol {request.symbol!r} is not traded here"
-        if request.order_type is OrderType.LIMIT and request.limit_price is None:
+        order_type = request.order_type
+        if order_type is _LIMIT and request.limit_price is None:
             return AdapterCode.INVALID_ORDER, "a limit order needs a limit price"
-        if request.order_type is OrderType.MARKET and request.limit_price is not None:
+        if order_type is _MARKET and request.limit_price is not None:
             return AdapterCode.INVALID_ORDER, "a market order has no limit price"
         lot = self._lot_problem(request.qty)
         return None if lot is None else (AdapterCode.INVALID_ORDER, lot)
 
     def _lot_problem(self, qty: float) -> str | None:
+        if qty in self._whole_lots:  # a set lookup instead of a kernel call (~0.25 µs)
+            return None
         lot = self._p.lot
         if lot > 0 and abs(k.capped_qty(float(qty), 0.0, 0.0, lot) - qty) > EPS:
             return f"qty {qty:g} is not a multiple of the lot size {lot:g}"
+        if len(self._whole_lots) >= _WHOLE_LOTS_KEPT:
+            self._whole_lots.clear()
+        self._whole_lots.add(qty)
         return None
 
     def _refuse_replace(self, book: _Book | None, order_id: str, qty: float | None,
@@ -407,11 +417,10 @@ class PaperAdapter:
 
     def _book(self, request: OrderRequest, *, arrival: float, active_from: int) -> _Book:
         now = self._stamp(request.decision_ts)
-        book = _Book(order_id=f"{self.name}-{len(self._books) + 1:06d}", request=request,
-                     kind=_KINDS[request.order_type], side=_SIGN[request.side],
-                     level=_level(request),
-                     arrival=arrival, active_from=active_from, submitted_at=now,
-                     updated_at=now, qty=request.qty)
+        # positional: 0.26 µs against 0.6 with keywords (the fields' order, see _Book)
+        book = _Book(f"{self.name}-{len(self._books) + 1:06d}", request,
+                     _KINDS[request.order_type], _SIGN[request.side], _level(request),
+                     arrival, active_from, now, now, request.qty)
         self._books[book.order_id] = book
         self._open.append(book)
         return book
@@ -489,7 +498,7 @@ def _fill_terms(kind: int, side: float, open_: float, high: float, low: float, v
 def _level(request: OrderRequest) -> float:
     """The price the kernel's touch rule compares the bar with: the stop's trigger, the
     limit, or NaN for a market order."""
-    price = request.stop_price if request.order_type is OrderType.STOP else request.limit_price
+    price = request.stop_price if request.order_type is _STOP else request.limit_price
     return math.nan if price is None else price
 
 
