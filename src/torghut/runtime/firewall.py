@@ -61,7 +61,7 @@ class OrderFirewall:
     """Token-checked access to one execution adapter (the only reference to it)."""
 
     __slots__ = ("__adapter", "_acked", "_consume", "_counts", "_errors", "_pending", "_seq",
-                 "_used", "_verifier")
+                 "_submits", "_used", "_verifier")
 
     def __init__(self, adapter: ExecutionAdapter, verifier: Verifier, *,
                  consume: Consumer | None = None) -> None:
@@ -70,6 +70,7 @@ class OrderFirewall:
         self._consume = consume
         self._used: set[Hashable] = set()
         self._counts: dict[str, Counter[str]] = {op: Counter() for op in OPERATIONS}
+        self._submits = self._counts["submit"]
         self._pending: set[str] = set()  # order ids with a cancel not yet acknowledged
         self._acked: set[str] = set()
         self._errors: dict[str, str] = {}
@@ -89,7 +90,8 @@ class OrderFirewall:
         if refusal is not None:
             return self._count("submit", refusal)
         ack = self.__adapter.submit(request, idempotency_key=request.client_order_id)
-        return self._count("submit", ack)
+        self._submits[ack.code._value_] += 1  # self._count("submit", ack), one call less
+        return ack
 
     def replace(self, order_id: str, *, qty: float | None = None,
                 limit_price: float | None = None, token: Hashable | None = None,
@@ -154,11 +156,12 @@ class OrderFirewall:
     def on_bar(self, step: Step) -> list[AdapterEvent]:
         """Pass a market step to the adapter; note cancel acknowledgements in its events."""
         events = self.__adapter.on_bar(step)
-        for event in events:
-            order_id = event.order.order_id
-            if order_id in self._pending and (event.kind is AdapterEventKind.CANCEL_ACK
-                                              or not event.order.status.open):
-                self._acknowledge(order_id)
+        if self._pending:  # usually no cancel is pending: no loop over the fills
+            for event in events:
+                order_id = event.order.order_id
+                if order_id in self._pending and (event.kind is AdapterEventKind.CANCEL_ACK
+                                                  or not event.order.status.open):
+                    self._acknowledge(order_id)
         return events
 
     # ------------------------------------------------------------------ read-only view

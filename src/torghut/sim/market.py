@@ -188,6 +188,11 @@ def _same_kind(value: np.ndarray, like: Num) -> Num:
     return value if isinstance(like, np.ndarray) else float(value)
 
 
+# Module globals for TrailingVol.update (called per bar per symbol by the paper adapter):
+# one global lookup instead of a module's attribute read each.
+_log, _isfinite, _sqrt = np.log, math.isfinite, math.sqrt
+
+
 class TrailingVol:
     """:func:`trailing_vol` for one symbol, one close at a time (point-in-time streaming).
 
@@ -209,9 +214,9 @@ class TrailingVol:
 
     def update(self, close: float) -> float:
         """Take the close of the bar just finished; return the sigma for the next bar."""
-        if not math.isfinite(close):
+        if not _isfinite(close):
             return self.value  # no bar: the last estimate carries (forward fill)
-        log_close = float(np.log(close))  # numpy's log, as trailing_vol (math.log may differ)
+        log_close = float(_log(close))  # numpy's log, as trailing_vol (math.log may differ)
         last_log, self._last_log = self._last_log, log_close
         if last_log != last_log:  # the first close: no return yet
             return self.value
@@ -226,7 +231,7 @@ class TrailingVol:
             n = returns if returns < self.window else self.window  # min() costs 0.1 µs more
             s1, s2 = s1 - c1[-1 - n], s2 - c2[-1 - n]
             var = (s2 - s1 * s1 / n) / (n - 1)  # _std_from_sums, scalar (n >= 2: no 0/0)
-            self.value = math.sqrt(var) if var > 0.0 else 0.0
+            self.value = _sqrt(var) if var > 0.0 else 0.0
         return self.value
 
 
