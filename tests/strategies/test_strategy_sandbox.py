@@ -138,3 +138,26 @@ def test_call_is_the_with_block_in_one_call() -> None:
         assert info.value.event == "socket.__new__" and len(box.violations) == 1
         assert not active()
     assert box.call(lambda a, b: a + b, 1, 2) == 3 and box.violations == ()
+
+
+def test_bind_is_call_as_one_closure() -> None:
+    box = sandboxed("probe@1.0.0")
+    assert box.bind(lambda a, b: (active(), a + b))(1, 2) == (True, 3) and not active()
+
+    def swallows(a: str, b: str) -> str:
+        with contextlib.suppress(OSError):
+            socket.socket()
+        return a + b
+
+    def raises(a: str, b: str) -> str:
+        raise KeyError(a)
+
+    swallowing, raising = box.bind(swallows), box.bind(raises)
+    for _ in range(2):  # each call starts clean and still surfaces the swallowed violation
+        with pytest.raises(PluginSandboxViolation) as info:
+            swallowing("a", "b")
+        assert info.value.event == "socket.__new__" and len(box.violations) == 1
+        assert not active()
+        with pytest.raises(KeyError):  # the plugin's own error, the sandbox left
+            raising("a", "b")
+        assert not active() and box.violations == ()

@@ -44,6 +44,8 @@ _FILE_EVENTS = frozenset({
     "shutil.unpack_archive",
 })
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
@@ -171,6 +173,29 @@ class sandboxed:  # lower case: used like a function, ``with sandboxed(ref): ...
         if self._session.violations:
             self._surface(None)
         return result
+
+    def bind(self, fn: Callable[[A, B], T]) -> Callable[[A, B], T]:
+        """``lambda a, b: self.call(fn, a, b)`` as one closure, for a function called on
+        every event: the method chain of :meth:`call` (and :meth:`_start`) cost the runtime
+        ~0.3 µs per plugin call."""
+        session, enter, leave, surface = self._session, _ACTIVE.set, _ACTIVE.reset, self._surface
+
+        def run(a: A, b: B) -> T:
+            if session.violations:  # each call starts with no violations, as _start does
+                session.violations = []
+            token = enter(session)
+            try:
+                result = fn(a, b)
+            except BaseException as exc:
+                leave(token)
+                surface(exc)
+                raise
+            leave(token)
+            if session.violations:
+                surface(None)
+            return result
+
+        return run
 
     def _start(self) -> Token[_Session | None]:
         """Activate this sandbox, starting with no violations."""
