@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from torghut.errors import TorghutError
 from torghut.gitops.manifests import CATALOG_PATH
 from torghut.gitops.patch import upsert_catalog_entry
 from torghut.gitops.repo import BOT, commit_files, rev_parse, show, sync_checkout, update_ref
@@ -130,3 +133,13 @@ def _drop_limits(text: str, strategy_id: str) -> str:
         skipping = False
         out.append(ln)
     return "".join(out)
+
+
+def test_a_missing_ref_keeps_the_last_known_good_config(ws: Workspace) -> None:
+    reconciler = ConfigReconciler(ws)
+    applied = reconciler.reconcile()
+    reconciler.ref = "no-such-branch"
+    assert reconciler.reconcile() is applied  # a reload without main keeps what applies
+    with pytest.raises(TorghutError, match="no such ref") as info:
+        ConfigReconciler(ws, ref="no-such-branch").reconcile()  # nothing to keep: refuse
+    assert info.value.field == "no-such-branch"

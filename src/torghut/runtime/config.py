@@ -155,7 +155,10 @@ def _apply_catalog(data: Any, offset: int, file: str, runtime: RuntimeConfig,
 def _entry_status(entry: ResolvedEntry, runtime: RuntimeConfig, index: int,
                   located: list[str]) -> tuple[EntryStatus, bool]:
     d = entry.definition
-    make = lambda ok, why=None: EntryStatus(d.strategy_id, d.ref, d.mode.value, ok, why)  # noqa: E731
+
+    def make(ok: bool, why: str | None = None) -> EntryStatus:
+        return EntryStatus(d.strategy_id, d.ref, d.mode.value, ok, why)
+
     if not d.enabled:
         return make(False), False
     if not entry.runnable:
@@ -204,6 +207,10 @@ class ConfigReconciler:
         """Re-read ``main`` when it moved (or on first call); return what now applies."""
         repo = self.ws.gitops_dir
         commit = rev_parse(repo, self.ref)
+        if commit is None:  # the ref is gone: keep the last-known-good config, if any
+            if self.current is not None:
+                return self.current
+            raise TorghutError(f"{repo}: no such ref", field=self.ref)
         if self.current is not None and self.current.commit == commit:
             return self.current
         self.current = apply_config(show(repo, CATALOG_PATH, commit),

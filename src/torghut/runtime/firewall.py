@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from itertools import count
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from pydantic import Field
 
@@ -34,8 +34,11 @@ from torghut.runtime.adapters.base import (
 )
 from torghut.runtime.feed import Step
 
-Verifier = Callable[[Hashable, OrderRequest], bool]
-Consumer = Callable[[Hashable], object]
+# The token type is the issuer's (the risk chain's OrderToken); the firewall only needs to
+# hash it, remember it as spent and hand it back to the issuer's verifier.
+TokenT = TypeVar("TokenT", bound=Hashable)
+Verifier = Callable[[TokenT, OrderRequest], bool]
+Consumer = Callable[[TokenT], object]
 CancelListener = Callable[[Order, AdapterAck], object]
 OPERATIONS = ("submit", "cancel", "replace")
 
@@ -57,18 +60,18 @@ class CancelReport(Contract):
         return not self.pending
 
 
-class OrderFirewall:
+class OrderFirewall(Generic[TokenT]):
     """Token-checked access to one execution adapter (the only reference to it)."""
 
     __slots__ = ("__adapter", "_acked", "_consume", "_counts", "_errors", "_pending", "_seq",
                  "_submits", "_used", "_verifier")
 
-    def __init__(self, adapter: ExecutionAdapter, verifier: Verifier, *,
-                 consume: Consumer | None = None) -> None:
+    def __init__(self, adapter: ExecutionAdapter, verifier: Verifier[TokenT], *,
+                 consume: Consumer[TokenT] | None = None) -> None:
         self.__adapter = adapter
         self._verifier = verifier
         self._consume = consume
-        self._used: set[Hashable] = set()
+        self._used: set[TokenT] = set()
         self._counts: dict[str, Counter[str]] = {op: Counter() for op in OPERATIONS}
         self._submits = self._counts["submit"]
         self._pending: set[str] = set()  # order ids with a cancel not yet acknowledged
@@ -82,7 +85,7 @@ class OrderFirewall:
 
     # ------------------------------------------------------------------ orders
 
-    def submit(self, request: OrderRequest, token: Hashable | None) -> AdapterAck:
+    def submit(self, request: OrderRequest, token: TokenT | None) -> AdapterAck:
         """Send ``request`` if ``token`` is the chain's, unused and issued for it."""
         # control: RTS-12 (orders carry strategy id, version, operator: OrderRequest) and
         # DESIGN invariant 4: nothing reaches the adapter without a valid single-use token.
@@ -94,7 +97,7 @@ class OrderFirewall:
         return ack
 
     def replace(self, order_id: str, *, qty: float | None = None,
-                limit_price: float | None = None, token: Hashable | None = None,
+                limit_price: float | None = None, token: TokenT | None = None,
                 idempotency_key: str | None = None) -> AdapterAck:
         """Replace a working order; one that adds risk needs a token issued for
         :func:`~torghut.runtime.adapters.base.replacement_request` of it."""
@@ -188,7 +191,7 @@ class OrderFirewall:
 
     # ------------------------------------------------------------------ internals
 
-    def _spend(self, token: Hashable | None, request: OrderRequest) -> AdapterAck | None:
+    def _spend(self, token: TokenT | None, request: OrderRequest) -> AdapterAck | None:
         """None when ``token`` authorises ``request`` (and is now spent), else the refusal.
         Fails closed: a verifier that raises refuses."""
         if token is None:

@@ -53,6 +53,7 @@ from torghut.gitops.patch import upsert_catalog_entry
 from torghut.gitops.runtime_config import default_runtime_config, render_runtime_config_yaml
 from torghut.risk.chain import RiskChain, Verdict
 from torghut.risk.kill_switch import KillBoard
+from torghut.risk.tokens import OrderToken
 from torghut.runtime.adapters.paper import PaperAdapter
 from torghut.runtime.config import AppliedConfig, apply_config
 from torghut.runtime.engine import Engine, EngineOptions
@@ -357,7 +358,7 @@ def stress_replay(peak: Peak, *, multiple: float = MULTIPLE, steps: int = 30,
     return report
 
 
-def _on_bar(chain: RiskChain, firewall: OrderFirewall, step: Step, churn: _Churn,
+def _on_bar(chain: RiskChain, firewall: OrderFirewall[OrderToken], step: Step, churn: _Churn,
             report: StressReport) -> None:
     notional = 0.0
     for event in firewall.on_bar(step):
@@ -380,7 +381,7 @@ def _stream(plan: _Plan, o: _Orders, report: StressReport, churn: _Churn) -> lis
             *churn.plan(_churn(plan, o, side))]
 
 
-def _decide(chain: RiskChain, firewall: OrderFirewall, planned: Iterable[Planned],
+def _decide(chain: RiskChain, firewall: OrderFirewall[OrderToken], planned: Iterable[Planned],
             at: datetime, report: StressReport) -> None:
     for p in planned:
         verdict = chain.check(p.request, now=at)
@@ -398,7 +399,7 @@ def _decide(chain: RiskChain, firewall: OrderFirewall, planned: Iterable[Planned
         tally.leaked += sent and not _clipped_within(chain, verdict)
 
 
-def _send(firewall: OrderFirewall, verdict: Verdict) -> bool:
+def _send(firewall: OrderFirewall[OrderToken], verdict: Verdict) -> bool:
     """Offer the order to the firewall with the chain's token (None when rejected): True
     when it reached the adapter."""
     request = verdict.to_send() if verdict.passed else verdict.request
