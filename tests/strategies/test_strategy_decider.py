@@ -24,7 +24,14 @@ from torghut.strategies.runner import (
     ref_of,
 )
 from torghut.strategies.sandbox import PluginSandboxViolation, active
-from torghut.strategies.sdk import RuleStrategy, StrategyContext, StrategyParams, kernel
+from torghut.strategies.sdk import (
+    RuleStrategy,
+    SkipCode,
+    StrategyContext,
+    StrategyParams,
+    event_skip,
+    kernel,
+)
 
 
 @kernel
@@ -179,3 +186,23 @@ def test_the_rule_runs_in_the_plugins_sandbox() -> None:
     assert info.value.__cause__.plugin_ref == "dials_out@1.0.0"
     assert info.value.field == "dials_out@1.0.0.on_event"
     assert not active()
+
+
+_FEATURE = st.one_of(st.none(), st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -1e308]),
+                     st.floats(-1e6, 1e6).filter(lambda v: v != 13.0))  # 13: Echo raises
+
+
+@settings(max_examples=300, deadline=None)
+@given(price=_FEATURE, rsi=_FEATURE, flag=st.sampled_from(list(SignalQuality)),
+       staleness=st.sampled_from([0, 120_000, 120_001]))
+def test_the_eligibility_shortcut_agrees_with_event_skip(
+        price: float | None, rsi: float | None, flag: SignalQuality, staleness: int) -> None:
+    """target's few comparisons (a finite sum, TypeError over a None) decide as event_skip:
+    the rule runs on an eligible event only, and a skip records event_skip's reason."""
+    plugin = Echo()
+    ctx = StrategyContext(strategy_id="s1", params=StrategyParams())
+    fv = vector(0, price=price, rsi14=rsi, signal_quality_flag=flag, staleness_ms=staleness)
+    skip = event_skip(fv, plugin.features, ctx.max_staleness_ms)
+    assert plugin.target(fv, ctx) is None  # skipped, or the first of two warm-up bars
+    assert ctx.local["AAA"].seen == (skip is None)
+    assert ctx.last_skip["AAA"].code == (SkipCode.WARMUP if skip is None else skip[0])

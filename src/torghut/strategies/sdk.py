@@ -256,6 +256,7 @@ class _Derived:
     p: tuple[float, ...]
     warmup: int
     read: _Reader
+    rule: Rule  # the plugin's rule, looked up once (through its staticmethod: ~40 ns an event)
 
 
 @dataclass(slots=True)
@@ -320,24 +321,34 @@ class RuleStrategy(ABC, Generic[P]):
         derived = sym.derived
         x = derived.read(values)
         flag = values["signal_quality_flag"]
-        # The common, eligible case in a few comparisons (a sum is finite only when every
-        # term is; an overflow merely takes the slow path); event_skip says why not.
-        if not ((flag is _OK or flag is _WARMUP)
-                and values["staleness_ms"] <= ctx.max_staleness_ms
-                and None not in x and math.isfinite(sum(x))):
+        # The common, eligible case in a few comparisons: a sum is finite only when every
+        # term is (an overflow merely takes the slow path), and summing a missing (None)
+        # feature raises TypeError, which costs nothing until raised where testing
+        # ``None in x`` first cost ~70 ns an event. event_skip says why an event is not
+        # eligible.
+        try:
+            eligible = ((flag is _OK or flag is _WARMUP)
+                        and values["staleness_ms"] <= ctx.max_staleness_ms
+                        and math.isfinite(sum(x)))
+        except TypeError:
+            if None not in x:
+                raise  # not a missing feature: the rule's inputs are broken, as before
+            eligible = False
+        if not eligible:
             skip = event_skip(fv, self.features, ctx.max_staleness_ms)
             if skip is not None:
                 ctx.record_skip(fv, *skip)
                 return None
-        target = self.rule(sym.state, x, derived.p)
-        sym.seen += 1
-        if sym.seen <= derived.warmup:
-            ctx.record_skip(fv, SkipCode.WARMUP, f"{sym.seen}/{derived.warmup} bars")
+        target = derived.rule(sym.state, x, derived.p)
+        seen = sym.seen = sym.seen + 1
+        if seen <= derived.warmup:
+            ctx.record_skip(fv, SkipCode.WARMUP, f"{seen}/{derived.warmup} bars")
             return None
         if target != target:  # NaN: the rule holds its previous exposure
             ctx.record_skip(fv, SkipCode.NO_SIGNAL, "rule returned NaN")
             return None
-        return float(target)
+        # A rule's float is returned as is (float() of a float is the same value).
+        return target if type(target) is float else float(target)
 
     def _new_symbol(self, ctx: StrategyContext) -> _SymbolState:
         derived = ctx.memo.get(_MEMO_KEY)
@@ -346,7 +357,7 @@ class RuleStrategy(ABC, Generic[P]):
             derived = ctx.memo[_MEMO_KEY] = _Derived(
                 tuple(float(v) for v in self.kernel_params(params)),  # type: ignore[arg-type]
                 self.warmup_bars(params),  # type: ignore[arg-type]
-                _feature_reader(self.features))
+                _feature_reader(self.features), self.rule)
         state = self.initial_state(ctx.params)  # type: ignore[arg-type]
         return _SymbolState([float(v) for v in state], derived)
 
