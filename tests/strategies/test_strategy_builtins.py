@@ -9,14 +9,17 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.strategies.strategy_helpers import vector
 from torghut.contracts import FeatureVector, StrategyIntent
 from torghut.strategies.builtin.legacy_macd_rsi import LegacyMacdRsi
 from torghut.strategies.builtin.mean_reversion import MeanReversion
-from torghut.strategies.builtin.tsmom import TimeSeriesMomentum
+from torghut.strategies.builtin.tsmom import TimeSeriesMomentum, tsmom_rule
 from torghut.strategies.builtin.vol_breakout import VolatilityBreakout
 from torghut.strategies.conformance import run_conformance
+from torghut.strategies.kernels import clip_unit, ring_count, ring_lag, ring_push, ring_slots, sign
 from torghut.strategies.registry import Registry
 from torghut.strategies.runner import FeatureSet, PluginError, batch_exposures, symbol_rows
 from torghut.strategies.sdk import (
@@ -82,6 +85,41 @@ def test_tsmom_sign_and_volatility_scaling() -> None:
     assert out == [None, None, 1.0, 0.5, -1.0]
     flat_short = _ctx(plugin, lookback=2, allow_short=False)
     assert _targets(plugin, flat_short, events)[-1] == 0.0
+
+
+def _tsmom_with_kernels(state: MutableSequence[float], x: Sequence[float],
+                        p: Sequence[float]) -> float:
+    """tsmom's rule written with the kernel helpers (its form before they were inlined)."""
+    lookback = int(p[0])
+    ring_push(state, 0, lookback + 1, x[0])
+    if ring_count(state, 0, lookback + 1) <= lookback:
+        return math.nan
+    direction = sign(x[0] - ring_lag(state, 0, lookback + 1, lookback))
+    if direction < 0.0 and p[4] == 0.0:
+        direction = 0.0
+    denominator = x[1] * p[3]
+    leverage = p[2]
+    if denominator > 0.0:
+        scaled = p[1] / denominator
+        if scaled < leverage:
+            leverage = scaled
+    return clip_unit(direction * leverage)
+
+
+@settings(max_examples=100, deadline=None)
+@given(lookback=st.integers(2, 6), short=st.sampled_from([0.0, 1.0]),
+       leverage=st.sampled_from([0.5, 1.0]), target_vol=st.sampled_from([0.15, 2.0, 5.0]),
+       events=st.lists(st.tuples(st.sampled_from([99.0, 100.0, 100.5, 101.0]),
+                                 st.sampled_from([0.0, 1e-9, 0.001, 0.02])), max_size=30))
+def test_tsmom_inlined_rule_equals_its_kernel_form(
+        lookback: int, short: float, leverage: float, target_vol: float,
+        events: list[tuple[float, float]]) -> None:
+    p = (float(lookback), target_vol, leverage, math.sqrt(252.0), short)
+    inlined, reference = ([0.0] * ring_slots(lookback + 1) for _ in range(2))
+    for x in events:
+        got, expected = tsmom_rule(inlined, x, p), _tsmom_with_kernels(reference, x, p)
+        assert got == expected or (math.isnan(got) and math.isnan(expected))
+        assert inlined == reference
 
 
 def test_mean_reversion_enters_on_the_band_and_exits_at_the_mid() -> None:

@@ -16,8 +16,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from torghut.strategies.kernels import clip_unit, ring_count, ring_lag, ring_push, ring_slots
-from torghut.strategies.kernels import sign as sign_of
+from torghut.strategies.kernels import ring_slots
 from torghut.strategies.sdk import RuleStrategy, StrategyParams, kernel
 
 
@@ -34,12 +33,22 @@ class TsmomParams(StrategyParams):
 
 @kernel
 def tsmom_rule(state: MutableSequence[float], x: Sequence[float], p: Sequence[float]) -> float:
-    """x = (price, vol_realized_20); p = (lookback, target_vol, max_leverage, √N, short)."""
+    """x = (price, vol_realized_20); p = (lookback, target_vol, max_leverage, √N, short).
+
+    State: a ring of the last lookback + 1 closes (``kernels.ring_*`` layout). The ring
+    helpers, ``sign`` and ``clip_unit`` are written out here, with the same operations: the
+    runtime calls this rule on every event, where their five calls cost ~0.25 µs (the test
+    suite checks it against the helpers).
+    """
     lookback = int(p[0])
-    ring_push(state, 0, lookback + 1, x[0])
-    if ring_count(state, 0, lookback + 1) <= lookback:
+    size = lookback + 1
+    count = int(state[0])  # closes pushed before this one
+    state[1 + count % size] = x[0]  # ring_push
+    state[0] = count + 1.0
+    if count < lookback:  # ring_count <= lookback: no lookback return yet
         return math.nan
-    direction = sign_of(x[0] - ring_lag(state, 0, lookback + 1, lookback))
+    change = x[0] - state[1 + (count - lookback) % size]  # ring_lag(..., lookback)
+    direction = 1.0 if change > 0.0 else (-1.0 if change < 0.0 else 0.0)  # sign
     if direction < 0.0 and p[4] == 0.0:
         direction = 0.0
     denominator = x[1] * p[3]
@@ -48,7 +57,8 @@ def tsmom_rule(state: MutableSequence[float], x: Sequence[float], p: Sequence[fl
         scaled = p[1] / denominator
         if scaled < leverage:
             leverage = scaled
-    return clip_unit(direction * leverage)
+    exposure = direction * leverage
+    return 1.0 if exposure > 1.0 else (-1.0 if exposure < -1.0 else exposure)  # clip_unit
 
 
 class TimeSeriesMomentum(RuleStrategy[TsmomParams]):
