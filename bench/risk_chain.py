@@ -5,7 +5,8 @@ a random walk, most orders market orders with a fresh reference, and a share tha
 (limit outside the collar, symbol outside the universe, over the max order value, stale
 reference, reused client order id). Fills and closes follow accepted orders so exposure
 stays bounded, as in a session; the kill board is the real one, with nothing engaged. Only
-``check`` is timed (per call, ``perf_counter_ns``).
+``check`` is timed (per call, ``perf_counter_ns``). As in the runtime, the cyclic collector
+runs between checks, never inside one (``steady_heap``: the engine runs it between steps).
 
 The session is replayed ``--repeats`` times on fresh chains (the decisions are identical
 each time — checked), after a warm-up session. ``p50_us``/``p99_us``/``max_us`` are over
@@ -39,6 +40,7 @@ from torghut.contracts.runtime_config import (
 )
 from torghut.risk.chain import ChainSettings, RiskChain
 from torghut.risk.kill_switch import KillBoard
+from torghut.runtime.engine import SessionHeap, steady_heap
 
 TARGET_P99_US = 20.0
 START = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
@@ -90,7 +92,7 @@ def _stream(n: int, seed: int) -> list[tuple[OrderRequest, datetime]]:
     return out
 
 
-def _session(stream: list[tuple[OrderRequest, datetime]], seed: int
+def _session(stream: list[tuple[OrderRequest, datetime]], seed: int, heap: SessionHeap
              ) -> tuple[list[int], Counter[str]]:
     """One replay on a fresh chain: per-order ``check`` times (ns) and decision codes."""
     chain = RiskChain(_config(), {s: f"{s}@1.0.0" for s in STRATEGIES}, KillBoard(),
@@ -106,6 +108,7 @@ def _session(stream: list[tuple[OrderRequest, datetime]], seed: int
         start = clock()
         verdict = chain.check(request, now=now)
         times.append(clock() - start)
+        heap.idle()
         codes[verdict.decision.code.value] += 1
         if verdict.token is not None:
             chain.consume(verdict.token)
@@ -149,8 +152,8 @@ def _reference_loop_us() -> float:
 def run(n: int, repeats: int, seed: int) -> dict[str, object]:
     stream = _stream(n, seed)
     gc.collect()
-    gc.freeze()  # the pre-built stream is bench scaffolding: keep it out of the collector
-    runs = [_session(stream, seed) for _ in range(repeats)]
+    with steady_heap() as heap:  # freezes the pre-built stream too: bench scaffolding
+        runs = [_session(stream, seed, heap) for _ in range(repeats)]
     codes = runs[0][1]
     if any(c != codes for _, c in runs):
         raise SystemExit("decisions differ between replays of the same session")
