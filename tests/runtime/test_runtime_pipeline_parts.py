@@ -104,8 +104,12 @@ def _intent(sid: str, sym: str, x: float, seq: int = 1) -> StrategyIntent:
                           feature_schema_version="3.1")
 
 
+def _as_target(i: StrategyIntent) -> Target:
+    return Target(i.strategy_id, i.symbol, i.target_exposure, i.seq, i.event_ts, i.reason)
+
+
 def _target(sid: str, sym: str, x: float, seq: int = 1) -> Target:
-    return Target.of(_intent(sid, sym, x, seq))
+    return _as_target(_intent(sid, sym, x, seq))
 
 
 def test_aggregator_latest_event_wins_within_a_strategy() -> None:
@@ -171,7 +175,7 @@ def test_aggregator_matches_its_rules_written_plainly(
     for batch in steps:
         intents = [_intent(sid, sym, x, seq) for sid, sym, x, seq in batch]
         for intent in intents:
-            agg.add(Target.of(intent))
+            agg.add(_as_target(intent))
         expected, c, s = _reference_flush(intents, priorities, policy)
         conflicts, superseded = conflicts + c, superseded + s
         got = agg.flush()

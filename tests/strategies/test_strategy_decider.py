@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from tests.strategies.strategy_helpers import vector
 from torghut.contracts import FeatureVector, SignalQuality, StrategyIntent
 from torghut.strategies.runner import (
+    Emit,
     Guard,
     PluginError,
     check_intent,
     decider,
-    intent_emitter,
     ref_of,
 )
 from torghut.strategies.sandbox import PluginSandboxViolation, active
@@ -29,9 +29,22 @@ from torghut.strategies.sdk import (
     SkipCode,
     StrategyContext,
     StrategyParams,
+    StrategyPlugin,
     event_skip,
     kernel,
+    rule_intent,
 )
+
+
+def intent_emitter(plugin: StrategyPlugin, ctx: StrategyContext) -> Emit[StrategyIntent]:
+    """An ``emit`` that builds the StrategyIntent the SDK's on_event would have: the
+    decider's output is then comparable with on_event's, intent for intent."""
+    strategy_id, strategy_type, version = ctx.strategy_id, plugin.strategy_type, plugin.version
+
+    def emit(fv: FeatureVector, target: float, reason: str) -> StrategyIntent:
+        return rule_intent(strategy_id, strategy_type, version, fv, target, reason)
+
+    return emit
 
 
 @kernel

@@ -123,24 +123,7 @@ def test_a_reused_sandbox_starts_each_entry_clean_and_still_refuses() -> None:
     assert box.violations == ()
 
 
-def test_call_is_the_with_block_in_one_call() -> None:
-    box = sandboxed("probe@1.0.0")
-    assert box.call(active) is True and not active()
-
-    def swallows() -> str:
-        with contextlib.suppress(OSError):
-            socket.socket()
-        return "hidden"
-
-    for _ in range(2):  # each call starts clean and still surfaces the swallowed violation
-        with pytest.raises(PluginSandboxViolation) as info:
-            box.call(swallows)
-        assert info.value.event == "socket.__new__" and len(box.violations) == 1
-        assert not active()
-    assert box.call(lambda a, b: a + b, 1, 2) == 3 and box.violations == ()
-
-
-def test_bind_is_call_as_one_closure() -> None:
+def test_bind_is_the_with_block_as_one_closure() -> None:
     box = sandboxed("probe@1.0.0")
     assert box.bind(lambda a, b: (active(), a + b))(1, 2) == (True, 3) and not active()
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from torghut.contracts import FeatureVector, StrategyIntent
+from torghut.contracts import FeatureVector
 
 
 class ConflictPolicy(StrEnum):
@@ -34,11 +34,6 @@ class Target(NamedTuple):
     seq: int
     event_ts: datetime
     reason: str  # the intent's reason code, or CONFLICT_FLATTENED
-
-    @classmethod
-    def of(cls, intent: StrategyIntent) -> Target:
-        return cls(intent.strategy_id, intent.symbol, intent.target_exposure, intent.seq,
-                   intent.event_ts, intent.reason)
 
 
 def target_emitter(strategy_id: str) -> Callable[[FeatureVector, float, str], Target]:
@@ -71,7 +66,7 @@ class IntentAggregator:
         self._ranks: dict[str, tuple[int, str]] = {}  # strategy_id → its key, built once
 
     def add(self, target: Target) -> None:
-        """One checked intent (:meth:`Target.of` converts a :class:`StrategyIntent`)."""
+        """One checked intent of this step."""
         sid = target.strategy_id
         rank = self._ranks.get(sid)  # one lookup, not a dict get and a tuple per intent
         if rank is None:

@@ -32,7 +32,6 @@ from torghut.strategies.sdk import (
     StrategyContext,
     StrategyPlugin,
     one_line,
-    rule_intent,
 )
 from torghut.workspace import Workspace
 
@@ -117,7 +116,8 @@ class Guard:
 
     def __call__(self, method: str, fn: Callable[..., T], *args: Any) -> T:
         try:
-            return self._box.call(fn, *args)
+            with self._box:
+                return fn(*args)
         except Exception as exc:
             self.fail(method, exc)
 
@@ -129,19 +129,14 @@ class Guard:
 
     def fail(self, method: str, exc: Exception) -> NoReturn:
         """Raise the one-line :class:`PluginError` for ``exc`` (from inside its handler)."""
-        error, cause = self._error(method, exc)
-        raise error from cause
-
-    def _error(self, method: str, exc: Exception) -> tuple[PluginError, Exception | None]:
-        """The one-line :class:`PluginError` for a failed call, and its cause."""
         field = f"{self.ref}.{method}"
         if isinstance(exc, PluginSandboxViolation):
-            return PluginError(str(exc), field=field), exc
+            raise PluginError(str(exc), field=field) from exc
         if isinstance(exc, ValidationError):  # e.g. an intent outside its contract
-            return PluginError(f"produced an invalid value: {exc.errors()[0]['msg']}",
-                               field=field), None
-        return PluginError(f"raised {type(exc).__name__}: {one_line(str(exc))}",
-                           field=field), exc
+            raise PluginError(f"produced an invalid value: {exc.errors()[0]['msg']}",
+                              field=field) from None
+        raise PluginError(f"raised {type(exc).__name__}: {one_line(str(exc))}",
+                          field=field) from exc
 
 
 # -- batch -------------------------------------------------------------------------------
@@ -248,8 +243,7 @@ def decider(plugin: StrategyPlugin, ctx: StrategyContext, guard: Guard,
     schema and pattern checks (~0.8 µs an intent) have nothing left to check, and the
     target is checked alone. Every other plugin's intents are checked in full. Either way
     the decision reaches the caller through ``emit`` with the event it answers — the
-    runtime builds its own lightweight record from it (:func:`intent_emitter` builds the
-    :class:`StrategyIntent` the SDK would have).
+    runtime builds its own lightweight record from it (the aggregator's ``Target``).
     """
     fail, ref = guard.fail, guard.ref
     if not _sdk_streaming(plugin, ctx):
@@ -283,17 +277,6 @@ def decider(plugin: StrategyPlugin, ctx: StrategyContext, guard: Guard,
             "TARGET_SHORT" if target < 0 else "TARGET_FLAT"))  # intent_reason(target)
 
     return built
-
-
-def intent_emitter(plugin: StrategyPlugin, ctx: StrategyContext) -> Emit[StrategyIntent]:
-    """An ``emit`` for :func:`decider` that builds the plugin's :class:`StrategyIntent`
-    (under the identity registered now, so plugin code cannot change it)."""
-    strategy_id, strategy_type, version = ctx.strategy_id, plugin.strategy_type, plugin.version
-
-    def emit(fv: FeatureVector, target: float, reason: str) -> StrategyIntent:
-        return rule_intent(strategy_id, strategy_type, version, fv, target, reason)
-
-    return emit
 
 
 def _sdk_streaming(plugin: StrategyPlugin, ctx: StrategyContext) -> bool:
