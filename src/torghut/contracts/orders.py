@@ -27,10 +27,10 @@ class Side(StrEnum):
 
     @property
     def sign(self) -> int:
-        return _SIGNS[self]  # a lookup: reading an enum member off its class costs ~70 ns
+        return SIDE_SIGNS[self]  # a lookup: reading an enum member off its class costs ~70 ns
 
 
-_SIGNS = {Side.BUY: 1, Side.SELL: -1}
+SIDE_SIGNS = {Side.BUY: 1, Side.SELL: -1}  # hot paths index it directly
 
 
 class OrderType(StrEnum):
