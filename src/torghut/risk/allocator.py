@@ -209,7 +209,7 @@ class Allocator:
         if price is None or not (math.isfinite(price) and price > 0):
             return Allocation(sid, symbol, AllocationCode.NO_PRICE, exposure,
                               message=f"no usable price for {symbol}")
-        per_symbol = self.capital * self.weights.get(sid, 0.0) / n_instruments  # budget()
+        per_symbol = self.budget(sid) / n_instruments
         notional = (exposure * per_symbol * _multiplier(regime, sid, "regime")
                     * _multiplier(capacity, symbol, "capacity"))
         clipped: tuple[AllocationCode, ...] = ()
